@@ -1,0 +1,119 @@
+"""Exact parameter and multiply-add counts of the layers the course compares.
+
+All counts are Python integers, so 10**12 is exact. A *multiply-add* (MAC)
+is one multiplication followed by one addition; ``torch.utils.flop_counter``
+reports two FLOPs for each. Biases are counted as parameters but their
+additions are not counted as multiply-adds (the usual convention, and
+PyTorch's).
+
+Sizes are ints or ``(height, width)`` pairs; ``padding`` is an int, a pair,
+``"same"`` or ``"valid"`` as in :func:`cnnlib.conv_output_size`.
+"""
+
+from cnnlib.shapes import check_int, conv_output_size, pair
+
+__all__ = [
+    "fully_connected_params",
+    "fully_connected_macs",
+    "conv2d_params",
+    "conv2d_macs",
+    "locally_connected2d_params",
+    "locally_connected2d_macs",
+    "channel_shared_conv2d_params",
+    "pool2d_params",
+    "pool2d_ops",
+]
+
+
+def _channels(in_channels, out_channels, groups=1):
+    c_in = check_int("in_channels", in_channels, 1)
+    c_out = check_int("out_channels", out_channels, 1)
+    g = check_int("groups", groups, 1)
+    if c_in % g or c_out % g:
+        raise ValueError(
+            f"groups={g} must divide both in_channels={c_in} and out_channels={c_out}"
+        )
+    return c_in, c_out, g
+
+
+# --- fully connected ------------------------------------------------------
+
+def fully_connected_params(in_features, out_features, bias=True):
+    """Parameters of ``nn.Linear(in_features, out_features)``: a weight per pair, a bias per output."""
+    n_in = check_int("in_features", in_features, 1)
+    n_out = check_int("out_features", out_features, 1)
+    return n_in * n_out + (n_out if bias else 0)
+
+
+def fully_connected_macs(in_features, out_features, batch=1):
+    """Multiply-adds of ``nn.Linear`` on ``batch`` inputs: every weight is used once per input."""
+    n_in = check_int("in_features", in_features, 1)
+    n_out = check_int("out_features", out_features, 1)
+    return check_int("batch", batch, 1) * n_in * n_out
+
+
+# --- convolution: local and shared -----------------------------------------
+
+def conv2d_params(in_channels, out_channels, kernel_size, bias=True, groups=1):
+    """Parameters of ``nn.Conv2d``: ``out_channels`` kernels of shape
+    ``(in_channels/groups, kh, kw)``, plus one bias per output channel.
+
+    The input size does not appear: that is parameter sharing.
+    """
+    c_in, c_out, g = _channels(in_channels, out_channels, groups)
+    kh, kw = pair("kernel_size", kernel_size)
+    return c_out * (c_in // g) * kh * kw + (c_out if bias else 0)
+
+
+def conv2d_macs(input_size, in_channels, out_channels, kernel_size, stride=1,
+                padding=0, dilation=1, groups=1, batch=1):
+    """Multiply-adds of ``nn.Conv2d`` on ``batch`` images of ``input_size``:
+    one per kernel weight per output position."""
+    c_in, c_out, g = _channels(in_channels, out_channels, groups)
+    kh, kw = pair("kernel_size", kernel_size)
+    oh, ow = conv_output_size(pair("input_size", input_size), (kh, kw), stride, padding, dilation)
+    return check_int("batch", batch, 1) * oh * ow * c_out * (c_in // g) * kh * kw
+
+
+def locally_connected2d_params(input_size, in_channels, out_channels, kernel_size,
+                               stride=1, padding=0, dilation=1, bias=True):
+    """Parameters of a locally connected layer (``cnnlib.LocallyConnected2d``):
+    the geometry of a convolution, but a separate kernel and bias at every
+    output position, ``out_h * out_w * out_channels * (in_channels*kh*kw + 1)``."""
+    c_in, c_out, _ = _channels(in_channels, out_channels)
+    kh, kw = pair("kernel_size", kernel_size)
+    oh, ow = conv_output_size(pair("input_size", input_size), (kh, kw), stride, padding, dilation)
+    return oh * ow * c_out * (c_in * kh * kw + (1 if bias else 0))
+
+
+def locally_connected2d_macs(input_size, in_channels, out_channels, kernel_size,
+                             stride=1, padding=0, dilation=1, batch=1):
+    """Multiply-adds of a locally connected layer: exactly those of the
+    convolution with the same geometry (sharing saves storage, not arithmetic)."""
+    return conv2d_macs(input_size, in_channels, out_channels, kernel_size, stride,
+                       padding, dilation, groups=1, batch=batch)
+
+
+def channel_shared_conv2d_params(out_channels, kernel_size, bias=True):
+    """Parameters of ``cnnlib.ChannelSharedConv2d``: one 2-D kernel per output
+    map, shared by all input channels (the variant of sources 000 and 004)."""
+    c_out = check_int("out_channels", out_channels, 1)
+    kh, kw = pair("kernel_size", kernel_size)
+    return c_out * (kh * kw + (1 if bias else 0))
+
+
+# --- pooling -------------------------------------------------------------
+
+def pool2d_params(*args, **kwargs):
+    """Pooling layers have no parameters (any arguments are accepted and ignored)."""
+    return 0
+
+
+def pool2d_ops(input_size, channels, kernel_size, stride=None, padding=0, batch=1):
+    """Elementary operations of max or average pooling: ``kh*kw - 1``
+    comparisons (max) or additions (average) per output value, no multiply-adds."""
+    c = check_int("channels", channels, 1)
+    kh, kw = pair("kernel_size", kernel_size)
+    stride = (kh, kw) if stride is None else stride
+    oh, ow = conv_output_size(pair("input_size", input_size), (kh, kw), stride, padding)
+    return check_int("batch", batch, 1) * c * oh * ow * (kh * kw - 1)

@@ -1,0 +1,20 @@
+"""Shared test settings.
+
+Hypothesis runs a fixed, derandomised profile so that CI is reproducible:
+the same examples on every run, a few hundred per property.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=int(os.environ.get("CNNLIB_HYPOTHESIS_EXAMPLES", "300")),
+    derandomize=True,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -1,0 +1,114 @@
+"""The book builds, executes every chapter, and a failing cell or warning fails it.
+
+These tests run ``jupyter-book build`` exactly as CI does (forced execution,
+warnings as errors). They take a few minutes: the whole book is executed.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+JB = str(Path(sys.executable).with_name("jupyter-book"))
+BUILD_FLAGS = ["-W", "-n", "--keep-going"]
+
+pytestmark = pytest.mark.book
+
+HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+
+def build(source, output=None):
+    cmd = [JB, "build", str(source), *BUILD_FLAGS]
+    if output is not None:
+        cmd += ["--path-output", str(output)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part["chapters"]]
+    files += [c["file"] for c in toc.get("chapters", [])]
+    return files
+
+
+def tiny_book(tmp_path, cell):
+    """A copy of the book's configuration with one page holding ``cell``."""
+    book = tmp_path / "book"
+    book.mkdir()
+    shutil.copy(ROOT / "_config.yml", book / "_config.yml")
+    shutil.copy(ROOT / "references.bib", book / "references.bib")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (book / "page.md").write_text(HEADER + f"\n# A page\n\n```{{code-cell}} ipython3\n{cell}\n```\n")
+    return book
+
+
+def test_a_tiny_book_with_good_cells_builds(tmp_path):
+    result = build(tiny_book(tmp_path, "x = 6 * 7\nx"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_a_failing_cell_fails_the_build(tmp_path):
+    result = build(tiny_book(tmp_path, "raise RuntimeError('this cell fails on purpose')"))
+    assert result.returncode != 0
+    assert "this cell fails on purpose" in result.stdout + result.stderr
+
+
+def test_a_sphinx_warning_fails_the_build(tmp_path):
+    book = tiny_book(tmp_path, "1 + 1")
+    page = book / "page.md"
+    page.write_text(page.read_text() + "\nSee {ref}`a-label-that-does-not-exist`.\n")
+    result = build(book)
+    assert result.returncode != 0
+    assert "a-label-that-does-not-exist" in result.stdout + result.stderr
+
+
+def test_ci_configuration_forces_execution_and_raises():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    execute = config["execute"]
+    assert execute["execute_notebooks"] == "force"
+    assert execute["raise_on_error"] is True and execute["allow_errors"] is False
+    assert config["only_build_toc_files"] is True
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """The whole book, built as CI builds it, into ``_build/``."""
+    result = build(ROOT)
+    assert result.returncode == 0, (
+        "the book does not build cleanly:\n" + result.stdout[-6000:] + result.stderr[-6000:]
+    )
+    return ROOT / "_build" / "html"
+
+
+def test_the_book_builds_with_every_chapter_executed(built_book):
+    assert (built_book / "index.html").exists()
+    for name in toc_files():
+        page = built_book / f"{name}.html"
+        assert page.exists(), f"{name} is in _toc.yml but was not rendered"
+        html = page.read_text()
+        assert "Traceback (most recent call last)" not in html, f"{name} shows a traceback"
+
+
+def test_the_status_page_lists_every_executed_chapter(built_book):
+    html = (built_book / "chapters" / "status.html").read_text()
+    for name in toc_files():
+        source = ROOT / f"{name}.md"
+        if source.read_text().startswith("---\njupytext"):
+            assert re.search(rf">\s*{re.escape(name)}\s*<", html), f"{name} missing from the status table"
