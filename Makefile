@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: all venv book book-fast test test-fast lab bench homework grade clean
+.PHONY: all venv book book-fast chapter test test-fast lab bench homework grade clean
 
 all: book
 
@@ -32,6 +32,13 @@ book-fast: $(STAMP)
 	sed 's/execute_notebooks: force/execute_notebooks: cache/' _config.yml > _config.cache.yml
 	$(BIN)/jupyter-book build . $(JB_FLAGS) --config _config.cache.yml; \
 	  status=$$?; rm -f _config.cache.yml; exit $$status
+
+# Build one chapter alone (fast check while writing it): make chapter CH=01_locality
+chapter: $(STAMP)
+	@test -n "$(CH)" || { echo "usage: make chapter CH=01_locality"; exit 2; }
+	mkdir -p _build/single/$(CH)
+	printf 'format: jb-book\nroot: chapters/$(CH)\nchapters:\n  - file: chapters/references\n' > _build/single/$(CH)/_toc.yml
+	$(BIN)/jupyter-book build . $(JB_FLAGS) --all --toc _build/single/$(CH)/_toc.yml --path-output _build/single/$(CH)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
