@@ -11,7 +11,7 @@ __all__ = ["conv_output_size", "pair", "resolve_padding"]
 
 def check_int(name, value, minimum):
     """Return ``value`` as an ``int`` after checking it is an integer >= minimum."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, Integral)):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     value = int(value)
     if value < minimum:
