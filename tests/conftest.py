@@ -18,3 +18,18 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+import pytest  # noqa: E402
+
+from book_build import ROOT, build  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """The whole book, built once per test session as CI builds it, into ``_build/html``."""
+    result = build(ROOT)
+    assert result.returncode == 0, (
+        "the book does not build cleanly:\n" + result.stdout[-6000:] + result.stderr[-6000:]
+    )
+    return ROOT / "_build" / "html"

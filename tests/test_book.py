@@ -6,37 +6,14 @@ warnings as errors). They take a few minutes: the whole book is executed.
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-JB = str(Path(sys.executable).with_name("jupyter-book"))
-BUILD_FLAGS = ["-W", "-n", "--keep-going"]
+from book_build import HEADER, ROOT, build
 
 pytestmark = pytest.mark.book
-
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
-
-
-def build(source, output=None):
-    cmd = [JB, "build", str(source), *BUILD_FLAGS]
-    if output is not None:
-        cmd += ["--path-output", str(output)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
 
 
 def toc_files():
@@ -54,6 +31,7 @@ def tiny_book(tmp_path, cell):
     book.mkdir()
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
     shutil.copy(ROOT / "references.bib", book / "references.bib")
+    shutil.copytree(ROOT / "_ext", book / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
     (book / "page.md").write_text(HEADER + f"\n# A page\n\n```{{code-cell}} ipython3\n{cell}\n```\n")
     return book
@@ -85,16 +63,6 @@ def test_ci_configuration_forces_execution_and_raises():
     assert execute["execute_notebooks"] == "force"
     assert execute["raise_on_error"] is True and execute["allow_errors"] is False
     assert config["only_build_toc_files"] is True
-
-
-@pytest.fixture(scope="session")
-def built_book():
-    """The whole book, built as CI builds it, into ``_build/``."""
-    result = build(ROOT)
-    assert result.returncode == 0, (
-        "the book does not build cleanly:\n" + result.stdout[-6000:] + result.stderr[-6000:]
-    )
-    return ROOT / "_build" / "html"
 
 
 def test_the_book_builds_with_every_chapter_executed(built_book):

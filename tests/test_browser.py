@@ -1,0 +1,350 @@
+"""The book as a reader sees it: offline, in a real browser.
+
+Readers open the book on networks where CDNs are slow or blocked. These
+tests serve the book built by ``built_book`` (the whole book, as CI builds it)
+on 127.0.0.1, open every page of ``_toc.yml`` in Debian's Chromium (driven by
+Playwright; every request to another host is aborted and recorded) and check
+what a reader would see: no console error or failed request, every formula
+typeset by the book's own MathJax, every image loaded and described, widgets
+rendered from their embedded state, no traceback or warning in an output,
+headings in order, every internal link and anchor alive, search working.
+A full-page screenshot of every page goes to ``test-artifacts/screenshots/``.
+
+``make test`` installs what they need (``make vendor``, ``make chromium``).
+"""
+
+import importlib.util
+import json
+import re
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from browser_helpers import (
+    CHROMIUM,
+    ROOT,
+    SEARCH_DONE_JS,
+    BookServer,
+    css_urls,
+    heading_problems,
+    html_pages,
+    is_notebook,
+    is_remote,
+    launch,
+    link_problems,
+    parse_html,
+    screenshot_name,
+    toc_pages,
+    visit,
+)
+
+browser = pytest.mark.browser
+PAGES = toc_pages()
+NOTEBOOKS = [page for page in PAGES if is_notebook(page)]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+VENDORED = ["_vendor/requirejs/require.js", "_vendor/html-manager/embed-amd.js"]
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="session")
+def book_html(built_book):
+    return Path(built_book)
+
+
+@pytest.fixture(scope="session")
+def server(book_html):
+    with BookServer(book_html) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser_context():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` (apt-get install -y chromium) installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        context = chromium.new_context(viewport={"width": 1280, "height": 900},
+                                       service_workers="block")
+        yield context
+        context.close()
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def report(browser_context, server):
+    """``report(page)``: what the browser saw on a page (each page loaded once)."""
+    seen = {}
+
+    def get(page):
+        if page not in seen:
+            seen[page] = visit(browser_context, server, page, screenshot_name=screenshot_name(page))
+        return seen[page]
+
+    return get
+
+
+def _listing(items):
+    return "\n  " + "\n  ".join(map(str, items))
+
+
+# ------------------------------------------------------- every page of the TOC
+
+@browser
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_offline_without_errors(report, page):
+    seen = report(page)
+    problems = (
+        [f"console error: {e}" for e in seen.console_errors]
+        + [f"uncaught exception: {e}" for e in seen.page_errors]
+        + [f"failed request: {r}" for r in seen.failed_requests]
+        + [f"request to another host (blocked): {r}" for r in seen.external_requests]
+    )
+    if not seen.facts.get("ready"):
+        problems.append("MathJax or the widgets never finished (see the other tests)")
+    assert not problems, f"{page}:" + _listing(problems)
+    assert seen.screenshot is not None and seen.screenshot.stat().st_size > 0
+
+
+@browser
+@pytest.mark.parametrize("page", PAGES)
+def test_every_formula_is_typeset(report, page):
+    facts = report(page).facts
+    assert not facts["untypeset"], f"{page}: math that MathJax did not typeset:" + _listing(facts["untypeset"])
+    assert not facts["mathErrors"], f"{page}: TeX errors:" + _listing(facts["mathErrors"])
+    assert not facts["rawTex"], f"{page}: raw TeX in the text:" + _listing(facts["rawTex"])
+    assert facts["mjxCount"] >= facts["mathCount"]
+
+
+@browser
+@pytest.mark.parametrize("page", PAGES)
+def test_every_image_loads_and_has_alt_text(report, page):
+    facts = report(page).facts
+    assert not facts["imageProblems"], f"{page}:" + _listing(facts["imageProblems"])
+
+
+@browser
+@pytest.mark.parametrize("page", PAGES)
+def test_no_output_shows_a_traceback_or_a_warning(report, page):
+    facts = report(page).facts
+    assert not facts["outputProblems"], f"{page}:" + _listing(facts["outputProblems"])
+
+
+@browser
+@pytest.mark.parametrize("page", PAGES)
+def test_headings_do_not_skip_a_level(report, page):
+    headings = report(page).facts["headings"]
+    problems = heading_problems(headings)
+    assert not problems, f"{page}:" + _listing(problems) + "\nheadings:" + _listing(headings)
+
+
+@browser
+@pytest.mark.parametrize("page", PAGES)
+def test_internal_links_and_anchors_resolve(report, server, page):
+    problems = link_problems(server, report(page).facts["links"])
+    assert not problems, f"{page}: broken links:" + _listing(problems)
+
+
+@browser
+@pytest.mark.parametrize("page", PAGES)
+def test_widgets_render_from_their_embedded_state(report, page):
+    facts = report(page).facts
+    assert not facts["unrendered"], f"{page}: widget views left blank:" + _listing(facts["unrendered"])
+    if facts["widgetViews"]:
+        assert facts["hasWidgetState"], f"{page}: widget views but no embedded widget state"
+
+
+@browser
+def test_search_finds_parameter_sharing(browser_context, server):
+    seen = visit(browser_context, server, "search", path="search.html?q=parameter+sharing",
+                 screenshot_name="search", wait_for=SEARCH_DONE_JS)
+    results = seen.facts["search_results"]
+    assert results, "the search page lists no result for 'parameter sharing'"
+    pages = {server.base + f"{page}.html" for page in PAGES}
+    assert any(r.split("?")[0].split("#")[0] in pages for r in results), results
+    assert not seen.console_errors and not seen.page_errors and not seen.external_requests, seen
+
+
+# ------------------------------------------------------ the HTML, read as text
+
+@browser
+def test_no_page_loads_a_script_style_or_font_from_another_host(book_html):
+    problems = []
+    pages = html_pages(book_html)
+    assert pages, f"no HTML page in {book_html}"
+    for path in pages:
+        parsed = parse_html(path)
+        where = path.relative_to(book_html)
+        problems += [f"{where}: <{tag}> {url}" for tag, url in parsed.assets if is_remote(url)]
+        problems += [f"{where}: style {url}" for text in parsed.styles for url in css_urls(text)
+                     if is_remote(url)]
+    for css in sorted(book_html.rglob("*.css")):
+        problems += [f"{css.relative_to(book_html)}: {url}" for url in css_urls(css.read_text(errors="replace"))
+                     if is_remote(url)]
+    assert not problems, "assets from another host:" + _listing(problems)
+
+
+@browser
+def test_mathjax_and_the_widget_manager_are_served_by_the_book(book_html):
+    assert (book_html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    for rel in VENDORED:
+        assert (book_html / rel).is_file(), f"{rel} is not in the build: `make vendor`"
+    # Jupyter Book loads every file under a _static folder on every page.
+    assert not list((book_html / "_static").rglob("embed-amd.js"))
+    assert not list((book_html / "_static").rglob("requirejs"))
+    assert not (book_html / "_static" / "_vendor").exists()
+    for page in PAGES:
+        html = (book_html / f"{page}.html").read_text()
+        if 'class="math' in html:
+            assert "_static/mathjax/tex-chtml.js" in html, f"{page} does not load the book's MathJax"
+        if "application/vnd.jupyter.widget-state+json" in html:
+            for rel in VENDORED:
+                assert rel in html, f"{page} has widgets but does not load {rel}"
+
+
+def _vendor_js():
+    spec = importlib.util.spec_from_file_location("vendor_js", ROOT / "scripts" / "vendor_js.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@browser
+def test_the_served_widget_manager_is_the_pinned_one(book_html):
+    served = json.loads((book_html / "_vendor" / "VERSIONS.json").read_text())
+    assert served == _vendor_js().wanted()
+
+
+def test_vendoring_checks_the_pinned_integrity_and_keeps_only_the_listed_files(tmp_path):
+    vendor_js = _vendor_js()
+    package = tmp_path / "package"
+    (package / "dist").mkdir(parents=True)
+    (package / "dist" / "embed-amd.js").write_text("define('x', [], () => 1);")
+    (package / "dist" / "font.woff2").write_bytes(b"\0font")
+    (package / "dist" / "embed.js.map").write_text("{}")
+    (package / "package.json").write_text("{}")
+    tarball = tmp_path / "pkg-1.0.0.tgz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(package, arcname="package")
+    out = tmp_path / "out"
+    vendor_js.unpack(tarball, ["dist/embed-amd.js", "dist/*.woff2", "package.json"], out)
+    assert sorted(p.name for p in out.iterdir()) == ["embed-amd.js", "font.woff2", "package.json"]
+    with pytest.raises(SystemExit):  # a file the pins promise but the tarball lacks
+        vendor_js.unpack(tarball, ["dist/missing.js"], tmp_path / "out2")
+    assert vendor_js.sri_sha512(tarball).startswith("sha512-")
+    assert vendor_js.sri_sha512(tarball) != vendor_js.sri_sha512(package / "package.json")
+
+
+@browser
+@pytest.mark.parametrize("page", NOTEBOOKS)
+def test_chapter_offers_downloads_and_launch_buttons(book_html, page):
+    html = (book_html / f"{page}.html").read_text()
+    hrefs = {url for tag, url in parse_html(book_html / f"{page}.html").assets} | set(
+        re.findall(r'href="([^"]+)"', html))
+    depth = page.count("/")
+    for suffix in (".ipynb", ".md"):
+        rel = "../" * depth + f"_sources/{page}{suffix}"
+        assert rel in hrefs, f"{page}: no download link to {rel}"
+        assert (book_html / "_sources" / f"{page}{suffix}").is_file(), f"{page}{suffix} not in _sources/"
+    owner_repo = CONFIG["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
+    branch = CONFIG["repository"].get("branch", "main")
+    colab = CONFIG["launch_buttons"]["colab_url"].rstrip("/")
+    binder = CONFIG["launch_buttons"]["binderhub_url"].rstrip("/")
+    assert any(h.startswith(f"{colab}/github/{owner_repo}/blob/{branch}/") and page in h for h in hrefs), \
+        f"{page}: no Colab launch button for {owner_repo}"
+    assert any(h.startswith(f"{binder}/v2/gh/{owner_repo}/{branch}?") and page in h for h in hrefs), \
+        f"{page}: no Binder launch button for {owner_repo}"
+
+
+# --------------------------------------------------- accessible colour maps
+
+READABLE_CMAPS = {"viridis", "cividis", "gray", "grey", "Greys", "binary", "gist_yarg",
+                  "magma", "inferno", "plasma"}
+CMAP_USE = re.compile(
+    r"""(?:cmap\s*=\s*|get_cmap\(\s*|colormaps\[\s*|colormaps\.get_cmap\(\s*)["']([A-Za-z0-9_.]+)["']""")
+
+
+def cmap_problems(text):
+    names = CMAP_USE.findall(text)
+    return [n for n in names if n.removesuffix("_r") not in READABLE_CMAPS]
+
+
+def test_colour_maps_are_readable_in_greyscale_and_by_colour_blind_readers():
+    sources = [ROOT / f"{page}.md" for page in PAGES if (ROOT / f"{page}.md").exists()]
+    sources += sorted((ROOT / "cnnlib").glob("*.py"))
+    problems = [f"{p.relative_to(ROOT)}: {name}" for p in sources for name in cmap_problems(p.read_text())]
+    assert not problems, (f"colour maps not in {sorted(READABLE_CMAPS)} (perceptually uniform, "
+                          "readable in greyscale and by colour-blind readers):" + _listing(problems))
+
+
+def test_the_colour_map_check_can_fail():
+    assert cmap_problems('ax.imshow(x, cmap="jet")\nplt.get_cmap("rainbow")') == ["jet", "rainbow"]
+    assert cmap_problems('imshow(x, cmap="viridis_r"); colormaps["cividis"]') == []
+
+
+# ------------------------------------- the checks bite, and widgets really render
+
+WIDGET_PAGE = """
+# A widget
+
+Parameter sharing, with a slider: $k \\star x$.
+
+```{code-cell} ipython3
+import ipywidgets as widgets
+widgets.IntSlider(min=1, max=9, value=3, description="kernel")
+```
+"""
+
+
+@browser
+def test_a_widget_renders_offline_in_a_tiny_book(book_html, browser_context, tmp_path):
+    """Until a chapter embeds a widget, prove the widget path on a one-page book."""
+    if any("application/vnd.jupyter.widget-view+json" in (book_html / f"{p}.html").read_text()
+           for p in PAGES):
+        pytest.skip("the book's own widgets are checked on its pages")
+    from book_build import HEADER, build
+
+    book = tmp_path / "book"
+    book.mkdir()
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(ROOT / name, book / name)
+    shutil.copytree(ROOT / "_ext", book / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    (book / "_vendor").symlink_to(ROOT / "_vendor")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (book / "page.md").write_text(HEADER + WIDGET_PAGE)
+    result = build(book)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with BookServer(book / "_build" / "html") as server:
+        seen = visit(browser_context, server, "page")
+    assert seen.facts["widgetViews"] == 1 and not seen.facts["unrendered"], seen.facts
+    assert seen.facts["mjxCount"] == 1 and not seen.facts["untypeset"], seen.facts
+    assert not (seen.console_errors or seen.page_errors or seen.failed_requests or seen.external_requests), seen
+
+
+@browser
+def test_the_browser_checks_can_fail(browser_context, tmp_path):
+    """A page with a CDN script, raw TeX, a broken image, a skipped heading and
+    a dead anchor: each check reports it."""
+    (tmp_path / "bad.html").write_text("""<!doctype html><html><head>
+      <script src="https://cdn.jsdelivr.net/npm/nothing@1/x.js"></script></head><body>
+      <article class="bd-article"><h1>Bad</h1><h3>Skipped</h3>
+      <p>Raw \\(x^2\\) and $$y$$.</p><span class="math">\\(z\\)</span>
+      <img src="missing.png" alt="missing.png">
+      <div class="cell_output"><pre>Traceback (most recent call last):</pre></div>
+      <a href="bad.html#nowhere">dead</a> <a href="gone.html">gone</a></article></body></html>""")
+    with BookServer(tmp_path) as server:
+        seen = visit(browser_context, server, "bad", ready_timeout_ms=2000)
+        links = link_problems(server, seen.facts["links"])
+    assert seen.external_requests == ["https://cdn.jsdelivr.net/npm/nothing@1/x.js"]
+    assert any("missing.png" in r for r in seen.failed_requests)
+    assert seen.facts["untypeset"] and seen.facts["rawTex"]
+    assert any("not loaded" in p for p in seen.facts["imageProblems"])
+    assert any("file name" in p for p in seen.facts["imageProblems"])
+    assert seen.facts["outputProblems"]
+    assert heading_problems(seen.facts["headings"]) == ["h3 'Skipped' follows h1"]
+    assert len(links) == 2, links
