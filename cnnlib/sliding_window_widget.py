@@ -1,0 +1,156 @@
+"""A kernel sliding over a small image: one static frame, and an ipywidgets widget.
+
+:func:`draw_frame` draws one moment of a convolution (cross-correlation, as
+in PyTorch): the padded input with the window under the kernel outlined, and
+the output map filled in up to the current position. :func:`sliding_window_widget`
+redraws the frame from three sliders (stride, padding, position); the book
+shows static frames (:func:`cnnlib.diagrams.sliding_window_figure`) beside it.
+
+Shapes: ``image`` is ``(H, W)``, ``kernel`` ``(kh, kw)``; both small (a few
+pixels), since every value is written into its cell.
+"""
+
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from cnnlib.conv import conv2d
+from cnnlib.shapes import conv_output_size, pair
+from cnnlib.sharing import SOURCE002_IMAGE, SOURCE002_KERNEL
+
+__all__ = [
+    "EXAMPLE_IMAGE",
+    "EXAMPLE_KERNEL",
+    "frame_geometry",
+    "correlate",
+    "draw_frame",
+    "sliding_window_widget",
+]
+
+# The worked example of source 002: a 5x5 binary image and a 3x3 "X" kernel.
+EXAMPLE_IMAGE = SOURCE002_IMAGE
+EXAMPLE_KERNEL = SOURCE002_KERNEL
+
+WINDOW_COLOUR = "#fde725"  # viridis' yellow: light, visible in grey too
+OUTLINE_COLOUR = "#440154"  # viridis' dark purple
+
+
+def _check_2d(name, array):
+    array = np.asarray(array, dtype=float)
+    if array.ndim != 2 or min(array.shape) == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D array (H, W), got shape {array.shape}")
+    return array
+
+
+def frame_geometry(image_shape, kernel_shape, stride=1, padding=0):
+    """Output size ``(Ho, Wo)`` of the frame's convolution, and the number of positions ``Ho*Wo``."""
+    out = conv_output_size(pair("image_shape", tuple(image_shape)), pair("kernel_shape", tuple(kernel_shape)),
+                           stride, padding)
+    return out, out[0] * out[1]
+
+
+def correlate(image, kernel, stride=1, padding=0):
+    """The full output map that the frames fill in: ``(Ho, Wo)``, zero padding, no flip."""
+    image, kernel = _check_2d("image", image), _check_2d("kernel", kernel)
+    return conv2d(image[None, None], kernel[None, None], stride=stride, padding=padding)[0, 0]
+
+
+def _grid(ax, values, shown, fill):
+    """Cells with their values written in; ``shown`` masks which values to write."""
+    h, w = values.shape
+    ax.imshow(fill, cmap="gray", vmin=0, vmax=1, extent=(-0.5, w - 0.5, h - 0.5, -0.5))
+    for i in range(h):
+        for j in range(w):
+            if shown[i, j]:
+                ax.text(j, i, f"{values[i, j]:g}", ha="center", va="center", fontsize=10)
+    ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
+    ax.grid(which="minor", color="0.55", linewidth=0.8)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+
+
+def draw_frame(ax_in, ax_out, image=None, kernel=None, position=0, stride=1, padding=0):
+    """Draw one frame of the sliding window on two axes; return the output value at ``position``.
+
+    ``ax_in`` shows the zero-padded input (padding cells shaded grey), the
+    window under the kernel in yellow with a dark outline, and each kernel
+    weight as a small ``×w`` in its window cell. ``ax_out`` shows the output
+    map filled in up to ``position`` (row-major index, or ``(i, j)``), the
+    current cell in yellow. Defaults: the 5x5 image and 3x3 kernel of source 002.
+    """
+    image = EXAMPLE_IMAGE if image is None else _check_2d("image", image)
+    kernel = EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
+    (ho, wo), n_positions = frame_geometry(image.shape, kernel.shape, stride, padding)
+    if isinstance(position, (tuple, list)):
+        i, j = position
+        if not (0 <= i < ho and 0 <= j < wo):
+            raise ValueError(f"position {position} is outside the {ho}x{wo} output")
+    else:
+        if not 0 <= position < n_positions:
+            raise ValueError(f"position must be in [0, {n_positions - 1}] for a {ho}x{wo} output, got {position}")
+        i, j = divmod(int(position), wo)
+    sh, sw = pair("stride", stride)
+    ph, pw = pair("padding", padding, minimum=0)
+    kh, kw = kernel.shape
+    xp = np.pad(image, ((ph, ph), (pw, pw)))
+    out = correlate(image, kernel, stride, padding)
+
+    # input: white pixels, grey padding, yellow window
+    fill = np.ones_like(xp)
+    fill[:ph, :] = fill[xp.shape[0] - ph :, :] = 0.82
+    fill[:, :pw] = fill[:, xp.shape[1] - pw :] = 0.82
+    _grid(ax_in, xp, np.ones_like(xp, dtype=bool), fill)
+    r0, c0 = i * sh, j * sw
+    ax_in.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), kw, kh, facecolor=WINDOW_COLOUR, alpha=0.55, zorder=2))
+    ax_in.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), kw, kh, fill=False, edgecolor=OUTLINE_COLOUR, linewidth=2.5,
+                              zorder=3))
+    for u in range(kh):
+        for v in range(kw):
+            ax_in.text(c0 + v + 0.42, r0 + u + 0.42, f"×{kernel[u, v]:g}", ha="right", va="bottom", fontsize=7,
+                       color=OUTLINE_COLOUR, zorder=4)
+    ax_in.set_title(f"input {image.shape[0]}×{image.shape[1]}, padding {ph}, stride {sh}", fontsize=10)
+
+    # output: values up to the current position
+    done = np.arange(ho * wo).reshape(ho, wo) <= i * wo + j
+    _grid(ax_out, out, done, np.ones_like(out))
+    ax_out.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=WINDOW_COLOUR, alpha=0.55, zorder=2))
+    ax_out.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=OUTLINE_COLOUR, linewidth=2.5,
+                               zorder=3))
+    ax_out.set_title(f"output {ho}×{wo}: y[{i},{j}] = {out[i, j]:g}", fontsize=10)
+    return out[i, j]
+
+
+def sliding_window_widget(image=None, kernel=None, max_stride=3, max_padding=2):
+    """An ``ipywidgets.interactive`` with sliders for stride, padding and position.
+
+    Moving stride or padding changes the output size, and the position
+    slider's range follows. Display it in a notebook (``display(widget)``);
+    the rendered book shows static frames instead.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    image = EXAMPLE_IMAGE if image is None else _check_2d("image", image)
+    kernel = EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
+
+    def positions(s, p):
+        return frame_geometry(image.shape, kernel.shape, s, p)[1]
+
+    stride = widgets.IntSlider(value=1, min=1, max=max_stride, description="stride")
+    padding = widgets.IntSlider(value=0, min=0, max=max_padding, description="padding")
+    position = widgets.IntSlider(value=0, min=0, max=positions(1, 0) - 1, description="position")
+
+    def follow(_change):
+        position.max = positions(stride.value, padding.value) - 1
+
+    stride.observe(follow, "value")
+    padding.observe(follow, "value")
+
+    def show(stride, padding, position):
+        fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(8, 4), gridspec_kw={"width_ratios": [1.4, 1]})
+        draw_frame(ax_in, ax_out, image, kernel, min(position, positions(stride, padding) - 1), stride, padding)
+        fig.tight_layout()
+        plt.show()
+
+    return widgets.interactive(show, stride=stride, padding=padding, position=position)
