@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: all venv book book-fast chapter test test-fast lab bench homework grade clean
+.PHONY: all venv vendor chromium book book-fast chapter test test-fast lab bench homework grade clean
 
 all: book
 
@@ -22,25 +22,35 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+# The widget manager and require.js, pinned, from the npm registry into _vendor/
+# (gitignored; the book serves them itself, see _ext/offline_assets.py).
+# A no-op when _vendor/ already holds the pinned versions.
+vendor:
+	$(PYTHON) scripts/vendor_js.py
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+chromium:
+	@test -x /usr/bin/chromium || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
+
 # Every chapter executed from scratch, warnings are errors (what CI does).
-book: $(STAMP)
+book: $(STAMP) vendor
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 
 # Fast local rebuild: re-executes only chapters whose code cells changed.
 # The cache keys on cell sources only: after editing cnnlib, run `make book`.
-book-fast: $(STAMP)
+book-fast: $(STAMP) vendor
 	sed 's/execute_notebooks: force/execute_notebooks: cache/' _config.yml > _config.cache.yml
 	$(BIN)/jupyter-book build . $(JB_FLAGS) --config _config.cache.yml; \
 	  status=$$?; rm -f _config.cache.yml; exit $$status
 
 # Build one chapter alone (fast check while writing it): make chapter CH=01_locality
-chapter: $(STAMP)
+chapter: $(STAMP) vendor
 	@test -n "$(CH)" || { echo "usage: make chapter CH=01_locality"; exit 2; }
 	mkdir -p _build/single/$(CH)
 	printf 'format: jb-book\nroot: chapters/$(CH)\nchapters:\n  - file: chapters/references\n' > _build/single/$(CH)/_toc.yml
 	$(BIN)/jupyter-book build . $(JB_FLAGS) --all --toc _build/single/$(CH)/_toc.yml --path-output _build/single/$(CH)
 
-test: $(STAMP)
+test: $(STAMP) vendor chromium
 	$(BIN)/python -m pytest
 
 # Everything but the (slow) book build.
@@ -52,6 +62,21 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m cnnlib.bench
+
+# Graded homework (otter-grader): for every assignment homework/hw*.md, the student
+# notebook and the autograder in dist/homework/<name>/{student,autograder}/. The
+# reference solutions are graded on the way: the build fails unless they score full marks.
+homework: $(STAMP)
+	$(BIN)/python -m homework.build
+
+# Grade a folder of submitted notebooks (no Docker): make grade SUBMISSIONS=folder [GRADES=grades]
+# writes $(GRADES)/scores.csv and $(GRADES)/feedback/. It runs the students' code: see
+# chapters/instructors.md before grading submissions you do not trust.
+GRADES ?= grades
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [GRADES=grades]"; exit 2; }
+	@test -d dist/homework || $(MAKE) homework
+	$(BIN)/python -m homework.grade "$(SUBMISSIONS)" --out "$(GRADES)"
 
 clean:
 	rm -rf _build dist .pytest_cache .hypothesis

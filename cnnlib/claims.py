@@ -18,6 +18,7 @@ Run ``python -m cnnlib.claims`` for the table, ``--json`` for a list of objects.
 """
 
 import argparse
+import functools
 import json
 import sys
 from dataclasses import asdict, dataclass, field
@@ -88,7 +89,7 @@ def compare(claimed, computed, tolerance=0.25, unit=""):
         return Finding(text, "holds")
     error = abs(claimed_f - computed_f) / abs(computed_f)
     if error <= tolerance:
-        return Finding(text, "holds approximately", f"relative error {float(error):.1%}")
+        return Finding(text, "holds approximately", f"relative error {float(error):.2%}")
     return Finding(text, "wrong", f"the right value is {_num(computed)}{unit}")
 
 
@@ -259,10 +260,216 @@ def _():
     return compare(606, counting.conv2d_params(1, 6, 10))
 
 
-@claim("S4-conv-3x3-192-128", "004", "28x28x192 输入, 3x3 卷积, 128 通道: 3x3x192x128 参数", "221,184",
-       "05_one_by_one", "holds")
+# --- source 002 -----------------------------------------------------------------
+
+@claim("S2-2x2-weights", "002", "2*2 filter … 四个权重 w1..w4, 第一个输出 w1·0+w2·1+w3·4+w4·5", "formula",
+       "02_sharing", "holds")
 def _():
-    return compare(3 * 3 * 192 * 128, counting.conv2d_params(192, 128, 3, bias=False))
+    from cnnlib.sharing import window_pixel_indices
+
+    # the source numbers the pixels of a 4-wide image row by row: 0 1 2 3 / 4 5 6 7 / ...
+    indices = window_pixel_indices((4, 4), 2)
+    taps = [int(i) for i in indices.ravel()]
+    verdict = "holds" if taps == [0, 1, 4, 5] else "wrong"
+    return Finding(f"the first window reads pixels {taps}", verdict, "w1..w4 multiply pixels 0, 1, 4, 5")
+
+
+@claim("S2-first-value", "002", "3×3 filter 第一次滑动 … =4; 滑动 9 次 → 9 个值", "4; 3×3 map", "02_sharing",
+       "holds")
+def _():
+    from cnnlib.sharing import source002_example
+
+    out = source002_example().output
+    ok = out.shape == (3, 3) and out[0, 0] == 4
+    return Finding(f"first value {out[0, 0]:g}; a {out.shape[0]}×{out.shape[1]} map of {out.size} values",
+                   "holds" if ok else "wrong")
+
+
+@claim("S2-pad-4x4", "002", "4x4 图片 zero padding 一圈, 3x3 filter → 仍然是 4x4", "4×4", "02_sharing", "holds")
+def _():
+    h, w = conv_output_size((4, 4), 3, padding=1)
+    return Finding(f"{h}×{w}", "holds" if (h, w) == (4, 4) else "wrong")
+
+
+@claim("S2-pad-5x5", "002", "5x5 filter 和 2 的 zero padding 可以保持原始尺寸", "same size", "02_sharing", "holds")
+def _():
+    sizes = range(5, 65)
+    kept = all(conv_output_size(n, 5, padding=2) == n for n in sizes)
+    return Finding(f"output size = input size for every size from {sizes[0]} to {sizes[-1]}",
+                   "holds" if kept else "wrong")
+
+
+@claim("S2-out-formula", "002", "(input_size + 2*padding_size − filter_size)/stride+1", "formula", "02_sharing",
+       "misleading")
+def _():
+    # compare the source's formula (no rounding) with PyTorch's rule on a grid of settings
+    cases = [(n, k, s, p) for n in range(1, 41) for k in range(1, 8) for s in range(1, 5) for p in range(0, 3)
+             if k <= n + 2 * p]
+    off = [(n, k, s, p) for n, k, s, p in cases if (n + 2 * p - k) % s]
+    n, k, s, p = 1000, 10, 8, 0
+    exact = Fraction(n + 2 * p - k, s) + 1
+    return Finding(f"right when the stride divides input + 2·padding − filter; needs a floor in "
+                   f"{len(off)} of {len(cases)} settings", "misleading",
+                   f"e.g. 1000 pixels, 10×10 filter, stride 8 gives {float(exact):g}: the output has "
+                   f"{conv_output_size(n, k, s, p)} positions (floor), and dilation is ignored")
+
+
+@claim("S2-sigmoid", "002", "Sigmoid 导数最小为 0, 最大为 1/4", "[0, 1/4]", "02_sharing", "misleading")
+def _():
+    import numpy as np
+
+    x = np.linspace(-40, 40, 800_001)
+    e = np.exp(-np.abs(x))
+    d = e / (1 + e) ** 2  # sigmoid'(x) = s(1 - s), written to stay accurate for large |x|
+    return Finding(f"max {d.max():.6f} at x = {x[d.argmax()]:g}; min on [-40, 40] {d.min():.3g} > 0",
+                   "misleading", "the maximum 1/4 is right, but 0 is only approached as |x| grows, never attained")
+
+
+@claim("S2-pool-params", "002", "池化层并没有参数", "0", "03_equivariance", "holds")
+def _():
+    import torch
+
+    n = sum(p.numel() for m in (torch.nn.MaxPool2d(2), torch.nn.AvgPool2d(2)) for p in m.parameters())
+    return compare(0, n + counting.pool2d_params())
+
+
+@claim("S2-fc-WHXY", "002", "W*H → X*Y 全连接需要 W*H*X*Y 个参数, 10^8~10^12 级别", "10^8–10^12", "01_locality",
+       "holds")
+def _():
+    from cnnlib.locality import sides_in_range
+
+    sides = sides_in_range(10**8, 10**12, 1, kind="full")
+    return Finding(f"images from {sides[0]}×{sides[0]} to {sides[1]}×{sides[1]} pixels (one unit per pixel)",
+                   "holds", "the range covers ordinary image sizes")
+
+
+@claim("S2-local-WHFF", "002", "局部 F*F: W*H*F*F 个参数, 10^5~10^6 级别", "10^5–10^6", "01_locality",
+       "wrong")
+def _():
+    from cnnlib.locality import count_ranges, sides_in_range
+
+    full_sides = sides_in_range(10**8, 10**12, 1, kind="full")
+    ranges = count_ranges(full_sides[0], full_sides[1], 3, 10)
+    lo, hi = ranges.local
+    inside = lo >= 10**5 and hi <= 10**6
+    return Finding(f"{sci(lo)} to {sci(hi)} for the same images with 3×3 to 10×10 windows",
+                   "holds" if inside else "wrong",
+                   f"the right range is {sci(lo)}–{sci(hi)}: 10^5–10^6 fits only the smallest of the images "
+                   "that give the 10^8–10^12 fully connected counts")
+
+
+@claim("S2-flip", "002", "卷积核是可以学习的参数时, 卷积和互相关是等价的", "qualitative", "02_sharing", "holds")
+def _():
+    import numpy as np
+
+    from cnnlib.sharing import flip_experiment
+
+    rng = np.random.default_rng(0)
+    result = flip_experiment(rng.random((12, 12)), rng.standard_normal((3, 3)))
+    gap = float(np.abs(result.learned - result.kernel[::-1, ::-1]).max())
+    ok = gap < 1e-9 and result.residual < 1e-9
+    return Finding(f"learned kernel = flipped kernel (max difference {gap:.1e})", "holds" if ok else "wrong")
+
+
+@claim("S2-backprop", "002", "每个位置的权重更新是相同的", "qualitative", "02_sharing", "misleading")
+def _():
+    import numpy as np
+
+    from cnnlib.sharing import shared_gradient_experiment
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2, 6, 6))
+    w = rng.standard_normal((3, 2, 3, 3))
+    dout = rng.standard_normal((1, 3, 4, 4))
+    r = shared_gradient_experiment(x, w, dout)
+    gap = max(float(np.abs(r.summed - g).max()) for g in (r.numpy_dw, r.torch_dw, r.tied_dw))
+    if gap > 1e-9:
+        return Finding(f"the shared gradient is not the sum of the per-position ones ({gap:.1e})", "wrong")
+    return Finding(f"one update, the sum of per-position gradients that differ by up to {r.spread:.3g}",
+                   "misleading" if r.spread > 0 else "holds",
+                   "the positions do not contribute the same update: the one shared weight receives the "
+                   "sum of their different gradients")
+
+
+@claim("S2-3x3x1", "002", "3×3×1 的卷积核 … 9 个参数被整张图共享", "9", "02_sharing", "holds")
+def _():
+    return compare(9, counting.conv2d_params(1, 1, 3, bias=False))
+
+
+# --- source 003: the caption of Goodfellow et al. fig. 9.6 -----------------------------
+
+def _caption_row(claim_id):
+    from cnnlib.edges import caption_audit
+
+    row = next(r for r in caption_audit() if r["id"] == claim_id)
+    note = f"relative error {row['relative_error']:.2%}" if row["verdict"] == "holds approximately" else ""
+    if row["verdict"] == "wrong":
+        note = f"the right value is {_num(row['computed'])}"
+    computed = _num(row["computed"])
+    if claim_id == "S3-shape":
+        from cnnlib.edges import caption_counts
+
+        height, width = caption_counts()["output_shape"]
+        computed = f"{width}×{height}"
+    return Finding(computed, row["verdict"], note)
+
+
+_CAPTION = {
+    "S3-shape": ("输入 320 宽 280 高, 输出 319 宽", "319×280"),
+    "S3-conv-flops": ("319×280×3 = 267,960 次浮点运算", "267,960"),
+    "S3-matrix-size": ("320×280×319×280 个, 超过 80 亿个元素", "> 8·10^9"),
+    "S3-storage-ratio": ("卷积对于表示这种变换更有效 40 亿倍", "4·10^9"),
+    "S3-matmul-flops": ("矩阵乘法将执行超过 160 亿次浮点运算", "> 1.6·10^10"),
+    "S3-compute-ratio": ("卷积在计算上大约有 60,000 倍的效率", "≈ 60,000"),
+    "S3-sparse": ("矩阵仍然需要包含 2×319×280=178,640 个元素", "178,640"),
+    "S3-sparse-flops": ("只存储非零元, 矩阵乘法和卷积都需要相同数量的浮点运算", "equal"),
+}
+_CAPTION_EXPECTED = {"S3-compute-ratio": "holds approximately", "S3-storage-ratio": "holds approximately"}
+for _id, (_quote, _claimed) in _CAPTION.items():
+    claim(_id, "003", _quote, _claimed, "04_edge_detection", _CAPTION_EXPECTED.get(_id, "holds"))(
+        lambda _id=_id: _caption_row(_id))
+
+
+@claim("S3-runtime", "003", "参数共享没有改变前向传播的运行时间 (仍然是 O(k×n)), 存储降低至 k 个参数", "O(k×n)",
+       "02_sharing", "holds")
+def _():
+    shared = counting.conv2d_macs(64, 1, 1, 3, padding=1)
+    local = counting.locally_connected2d_macs(64, 1, 1, 3, padding=1)
+    params = counting.conv2d_params(1, 1, 3, bias=False)
+    ok = shared == local == 64 * 64 * params
+    return Finding(f"{shared:,} multiply-adds with or without sharing (k = {params}, n = {64 * 64} outputs); "
+                   f"storage {params} vs {counting.locally_connected2d_params(64, 1, 1, 3, padding=1, bias=False):,}",
+                   "holds" if ok else "wrong")
+
+
+# --- source 004: 1×1 convolutions and Inception (chapter 5's computations) ----------
+
+@functools.lru_cache(maxsize=1)
+def _inception_verdicts():
+    from cnnlib.inception import source_004_verdicts
+
+    return {row["id"]: row for row in source_004_verdicts()}
+
+
+def _inception_row(claim_id):
+    row = _inception_verdicts()[claim_id]
+    return Finding(row["computed"], row["verdict"], row["note"])
+
+
+_INCEPTION = {
+    "S4-1x1-scale": ("单通道 1X1 卷积核就是对输入乘以一个系数", "qualitative", "holds"),
+    "S4-1x1-fc": ("每一个位置的 1*1 卷积本质上是对 n 维向量的全连接操作", "qualitative", "holds"),
+    "S4-conv-3x3-192-128": ("28x28x192 输入, 3x3 卷积, 128 通道: 3x3x192x128 参数", "221,184", "holds"),
+    "S4-inception-params": ("GoogLeNet 3a: 1×1×192×64+3×3×192×128+5×5×192×32 vs … 参数大约减少到原来的三分之一",
+                            "≈ 1/3", "holds approximately"),
+    "S4-channels-416": ("pooling 后 … 输出的 feature map 扩大到 416", "416", "holds"),
+    "S4-channels-256": ("pooling 后加了通道为 32 的 1×1 卷积, 输出的 feature map 数降到了 256", "256", "holds"),
+    "S4-googlenet-alexnet": ("GoogLeNet 22 层, 参数数量却只是 8 层的 AlexNet 的十二分之一", "22 layers, 1/12", "wrong"),
+    "S4-naive-ops": ("Naive Inception module 的计算量 … 854M ops", "854M", "holds"),
+    "S4-bottleneck-ops": ("使用 bottleneck 的 Inception module 的计算量为 358M ops", "358M", "wrong"),
+}
+for _id, (_quote, _claimed, _expected) in _INCEPTION.items():
+    claim(_id, "004", _quote, _claimed, "05_one_by_one", _expected)(lambda _id=_id: _inception_row(_id))
 
 
 # --- evaluation ------------------------------------------------------------------------

@@ -1,0 +1,734 @@
+"""Translation equivariance and invariance: measured, not assumed.
+
+A layer ``f`` is *equivariant* to a shift ``S`` when shifting the input
+shifts the output, ``f(S x) == S' f(x)`` (``S'`` is the same shift, or the
+shift divided by the stride); it is *invariant* when the output does not move
+at all, ``f(S x) == f(x)``. This module measures how far a layer is from
+either, for the shifts of :func:`cnnlib.shift`:
+
+    shift(x, dy, dx)[..., i, j] == x[..., i - dy, j - dx]
+
+* :func:`equivariance_error`, :func:`equivariance_error_map`,
+  :func:`invariance_error`, :func:`unchanged_fraction`: one layer, one image,
+  one shift. A shift is a pair ``(dy, dx)`` or an int ``l``, which means
+  ``(0, l)``: ``l`` pixels to the right, ``I'(x, y) = I(x - l, y)``.
+* :func:`border_band`: where a zero-padded convolution can fail to commute
+  with a shift (predicted from the kernel size and the shift alone).
+* :func:`strided_equivariance_error`: the best any integer shift of the
+  output can do after a strided layer.
+* :func:`padding_errors`, :func:`stride_errors`, :func:`pooling_errors`,
+  :func:`unshared_errors`, :func:`shift_experiment`: the measurements of the
+  equivariance chapter, as functions the claims audit calls again (on
+  :func:`chapter_image`, the camera man averaged down to 64×64).
+* :func:`impulse_response`, :func:`circular_convolve`: a linear map that
+  commutes with every cyclic shift is the circular convolution with its
+  response to a single lit pixel.
+* :func:`binomial_filter`, :func:`blur_pool2d`, :class:`BlurPool2d`,
+  :class:`MaxBlurPool2d`: anti-aliased downsampling (blur, then subsample)
+  after Zhang (2019), in PyTorch.
+* :func:`small_cnn`, :func:`train_small_cnn`, :func:`shift_report`,
+  :func:`consistency`: a small digit classifier with or without the blur,
+  and how often its prediction changes when the input moves.
+
+Arrays are NumPy ``(..., H, W)`` unless a function says torch.
+"""
+
+from numbers import Integral
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnlib.conv import conv2d
+from cnnlib.shapes import check_int, pair
+from cnnlib.shift import shift as _shift
+from cnnlib.validate import as_real_array
+
+__all__ = [
+    "as_shift",
+    "equivariance_error",
+    "equivariance_error_map",
+    "invariance_error",
+    "unchanged_fraction",
+    "border_band",
+    "strided_equivariance_error",
+    "chapter_image",
+    "chapter_kernel",
+    "relu_features",
+    "padding_errors",
+    "stride_errors",
+    "pooling_errors",
+    "unshared_errors",
+    "shift_experiment",
+    "impulse_response",
+    "circular_convolve",
+    "binomial_filter",
+    "blur_pool2d",
+    "BlurPool2d",
+    "MaxBlurPool2d",
+    "small_cnn",
+    "recalibrate_batch_norm",
+    "train_small_cnn",
+    "shift_report",
+    "consistency",
+]
+
+
+# --------------------------------------------------------------------------
+# One layer, one image, one shift
+# --------------------------------------------------------------------------
+
+
+def as_shift(shift):
+    """``l -> (0, l)`` (``l`` pixels to the right); ``(dy, dx) -> (dy, dx)``; checked integers."""
+    if isinstance(shift, Integral) and not isinstance(shift, bool):
+        return 0, int(shift)
+    if isinstance(shift, (tuple, list)) and len(shift) == 2:
+        dy, dx = shift
+        for name, d in (("shift[0]", dy), ("shift[1]", dx)):
+            if isinstance(d, bool) or not isinstance(d, Integral):
+                raise TypeError(f"{name} must be an integer, got {d!r} ({type(d).__name__})")
+        return int(dy), int(dx)
+    raise TypeError(f"shift must be an int or a pair (dy, dx) of ints, got {shift!r}")
+
+
+def _numpy(y):
+    """A layer's output as a float64 NumPy array (torch tensors detached)."""
+    if isinstance(y, torch.Tensor):
+        y = y.detach().cpu().numpy()
+    return np.asarray(as_real_array("layer output", y), dtype=np.float64)
+
+
+def _apply(layer_fn, x):
+    with torch.no_grad():
+        return layer_fn(x)
+
+
+def _both_sides(layer_fn, x, shift, out_shift, mode):
+    """``(f(S x), S' f(x), f(x))`` as NumPy arrays of the same shape."""
+    dy, dx = as_shift(shift)
+    ody, odx = (dy, dx) if out_shift is None else as_shift(out_shift)
+    fx = _apply(layer_fn, x)
+    shifted_first = _numpy(_apply(layer_fn, _shift(x, dy, dx, mode)))
+    # an invariance check compares with f(x) itself, which may have no image axes left (pooled to a vector)
+    shifted_after = _numpy(fx if (ody, odx) == (0, 0) else _shift(fx, ody, odx, mode))
+    if shifted_first.shape != shifted_after.shape:
+        raise ValueError(
+            f"layer_fn gave outputs of different shapes for x and its shift: "
+            f"{shifted_first.shape} and {shifted_after.shape}"
+        )
+    return shifted_first, shifted_after, _numpy(fx)
+
+
+def equivariance_error_map(layer_fn, x, shift, out_shift=None, mode="circular"):
+    """``|f(S x) - S' f(x)|`` elementwise: where the layer fails to commute with the shift.
+
+    ``layer_fn`` maps ``x`` (NumPy or torch, any shape ``(..., H, W)`` it
+    accepts) to an array or tensor ``(..., H_out, W_out)``. ``shift`` moves
+    the input, ``out_shift`` (default: the same shift) moves the output;
+    ``mode`` is :func:`cnnlib.shift`'s ``"circular"`` or ``"zeros"``.
+    Returns a float64 NumPy array shaped like the output.
+    """
+    first, after, _ = _both_sides(layer_fn, x, shift, out_shift, mode)
+    return np.abs(first - after)
+
+
+NORMS = ("max", "l2")
+
+
+def _norm(values, norm):
+    if norm == "max":
+        return float(np.max(np.abs(values), initial=0.0))
+    return float(np.sqrt(np.sum(np.square(values))))
+
+
+def _relative(diff, reference, relative, norm):
+    """``norm(diff)``, divided by ``norm(reference)`` when ``relative``."""
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    error = _norm(diff, norm)
+    if not relative:
+        return error
+    scale = _norm(reference, norm)
+    if scale == 0.0:
+        raise ValueError("the layer's output is zero everywhere: a relative error is undefined (use relative=False)")
+    return error / scale
+
+
+def equivariance_error(layer_fn, x, shift, out_shift=None, mode="circular", mask=None, relative=True, norm="max"):
+    """``max |f(S x) - S' f(x)|``, divided by ``max |f(x)|`` when ``relative`` (the default).
+
+    Arguments as :func:`equivariance_error_map`; ``mask`` (boolean, broadcast
+    to the output's shape) restricts the error to the positions where it is
+    True, for example the complement of :func:`border_band`. ``norm="l2"``
+    uses the Euclidean norm instead of the largest absolute value (an average
+    rather than a worst case). Returns a float; 0.0 means the layer commutes
+    exactly with the shift (on ``mask``).
+    """
+    first, after, fx = _both_sides(layer_fn, x, shift, out_shift, mode)
+    diff = first - after
+    if mask is not None:
+        mask = np.broadcast_to(np.asarray(mask, dtype=bool), diff.shape)
+        diff = diff[mask]
+    return _relative(diff, fx, relative, norm)
+
+
+def invariance_error(layer_fn, x, shift, mode="circular", relative=True, norm="max"):
+    """``|f(S x) - f(x)|`` in ``norm`` (relative to ``|f(x)|``): how much the output moves at all."""
+    return equivariance_error(layer_fn, x, shift, out_shift=(0, 0), mode=mode, relative=relative, norm=norm)
+
+
+def unchanged_fraction(layer_fn, x, shift, mode="circular", ignore_zeros=False):
+    """Fraction of the output values that are bit-for-bit equal for ``x`` and its shift, in [0, 1].
+
+    With ``ignore_zeros`` only the positions where ``f(x)`` is non-zero count
+    (after a ReLU, a zero that stays zero says nothing about a detection).
+    """
+    first, _, fx = _both_sides(layer_fn, x, shift, (0, 0), mode)
+    same = first == fx
+    if ignore_zeros:
+        same = same[fx != 0]
+        if same.size == 0:
+            raise ValueError("f(x) is zero everywhere: no non-zero value to compare")
+    return float(np.mean(same))
+
+
+# --------------------------------------------------------------------------
+# Zero padding: the border band
+# --------------------------------------------------------------------------
+
+
+def _dilate(region, kh, kw):
+    """Positions whose ``kh × kw`` window (centred) meets ``region``: a max over shifted copies."""
+    ry, rx = kh // 2, kw // 2
+    padded = np.pad(region, ((ry, ry), (rx, rx)))
+    h, w = region.shape
+    out = np.zeros_like(region)
+    for u in range(kh):
+        for v in range(kw):
+            out |= padded[u : u + h, v : v + w]
+    return out
+
+
+def border_band(shape, kernel_size, shift):
+    """Boolean ``(H, W)`` mask of the output positions where equivariance can fail.
+
+    The layer is a stride-1 convolution without bias, odd ``kernel_size``
+    ``(kh, kw)`` (int or pair) and zero padding ``kernel_size // 2`` ("same");
+    the shift is :func:`cnnlib.shift` with ``mode="zeros"`` (what leaves the
+    image is lost, zeros enter). Let ``D`` be the image's pixels and ``D + s``
+    where the shift moves them. A position ``p`` of ``D`` can be wrong when
+
+    * ``p`` is in ``D + s`` and its window reaches ``(D + s) - D``: content
+      pushed out of the image, which the shifted output still accounts for;
+    * ``p`` is not in ``D + s`` (a zero-filled pixel) and its window reaches
+      ``(D + s) ∩ D``: the shifted image's content leaks into a pixel that the
+      shifted output filled with zero.
+
+    Everywhere else the two sides are equal. For a horizontal shift
+    ``d > 0`` and ``r = kw // 2`` these are the columns ``[W - r, W)`` and
+    ``[max(0, d - r), d)``: a band ``r + min(d, r)`` columns wide, in every row.
+    """
+    h, w = pair("shape", tuple(shape))
+    kh, kw = pair("kernel_size", kernel_size)
+    if kh % 2 == 0 or kw % 2 == 0:
+        raise ValueError(f"kernel_size must be odd for 'same' padding k // 2, got {(kh, kw)}")
+    dy, dx = as_shift(shift)
+    ry, rx = kh // 2, kw // 2
+    # a frame around the image as wide as the kernel's reach: all a window can touch
+    inside = np.zeros((h + 2 * ry, w + 2 * rx), dtype=bool)
+    inside[ry : ry + h, rx : rx + w] = True
+    moved = np.zeros_like(inside)  # D + s, clipped to the frame
+    rows = np.arange(h) + dy + ry
+    cols = np.arange(w) + dx + rx
+    rows = rows[(rows >= 0) & (rows < inside.shape[0])]
+    cols = cols[(cols >= 0) & (cols < inside.shape[1])]
+    moved[np.ix_(rows, cols)] = True
+    lost = moved & ~inside
+    kept = moved & inside
+    band = (moved & _dilate(lost, kh, kw)) | (~moved & _dilate(kept, kh, kw))
+    return band[ry : ry + h, rx : rx + w]
+
+
+# --------------------------------------------------------------------------
+# Stride
+# --------------------------------------------------------------------------
+
+
+def strided_equivariance_error(layer_fn, x, shift, stride, mode="circular", relative=True):
+    """The smallest :func:`equivariance_error` over every integer shift of the output.
+
+    A layer with stride ``s`` can at best move its output by ``d / s`` when
+    the input moves by ``d``. Along an axis where ``s`` divides ``d`` the
+    output shift is ``d // s``; along the others every output shift is tried
+    (cyclically: ``mode="circular"`` only) and the best one kept. Returns
+    ``(error, (ody, odx))``: 0.0 means some shift of the output is exact.
+    """
+    if mode != "circular":
+        raise ValueError(f"strided_equivariance_error tries every cyclic output shift: mode must be 'circular', got {mode!r}")
+    dy, dx = as_shift(shift)
+    sy, sx = pair("stride", stride)
+    fx = _numpy(_apply(layer_fn, x))
+    first = _numpy(_apply(layer_fn, _shift(x, dy, dx, mode)))
+    if first.shape != fx.shape:
+        raise ValueError(f"layer_fn gave outputs of different shapes for x and its shift: {first.shape} and {fx.shape}")
+    h_out, w_out = fx.shape[-2:]
+    rows = [dy // sy] if dy % sy == 0 else range(h_out)
+    cols = [dx // sx] if dx % sx == 0 else range(w_out)
+    best = None
+    for ody in rows:
+        for odx in cols:
+            err = _relative(first - _shift(fx, ody, odx, mode), fx, relative, "max")
+            if best is None or err < best[0]:
+                best = (err, (ody, odx))
+    return best
+
+
+# --------------------------------------------------------------------------
+# The chapter's measurements, reusable by the claims audit
+# --------------------------------------------------------------------------
+
+
+def chapter_image(side=64):
+    """scikit-image's ``camera`` (512×512), averaged down to ``side``×``side``, float64 in [0, 1], ``(1, side, side)``."""
+    from skimage.data import camera
+    from skimage.transform import downscale_local_mean
+
+    side = check_int("side", side, 1)
+    if 512 % side:
+        raise ValueError(f"side must divide 512, got {side}")
+    image = downscale_local_mean(camera().astype(np.float64) / 255.0, (512 // side, 512 // side))
+    return image[None]
+
+
+def chapter_kernel(kernel_size=5, seed=0):
+    """A generic kernel ``(1, 1, k, k)``: standard normal entries from ``default_rng(seed)``."""
+    kernel_size = check_int("kernel_size", kernel_size, 1)
+    return np.random.default_rng(seed).standard_normal((1, 1, kernel_size, kernel_size))
+
+
+def padding_errors(image=None, kernel=None, shifts=range(0, 9)):
+    """Relative equivariance errors of a stride-1 "same" convolution against the shift.
+
+    ``image`` ``(1, H, W)`` (default :func:`chapter_image`), ``kernel``
+    ``(1, 1, k, k)`` with odd ``k`` (default :func:`chapter_kernel`),
+    ``shifts`` horizontal shifts. Returns a dict of float arrays, one value per shift:
+
+    * ``"circular"``: circular padding, cyclic shift (the theorem: 0 up to rounding);
+    * ``"zeros"``: zero padding, zero-filled shift, over the whole image;
+    * ``"zeros_interior"``: the same outside :func:`border_band` (exactly 0);
+    * ``"band_predicted"``, ``"band_measured"``: number of columns in the
+      predicted band and of columns where the error is non-zero.
+    """
+    image = chapter_image() if image is None else as_real_array("image", image)
+    kernel = chapter_kernel() if kernel is None else as_real_array("kernel", kernel)
+    if kernel.ndim != 4 or kernel.shape[:2] != (1, 1) or kernel.shape[2] % 2 == 0:
+        raise ValueError(f"kernel must be (1, 1, k, k) with odd k, got shape {kernel.shape}")
+    r = kernel.shape[-1] // 2
+
+    def circular(x):
+        return conv2d(x, kernel, padding=r, padding_mode="circular")
+
+    def zeros(x):
+        return conv2d(x, kernel, padding=r)
+
+    out = {key: [] for key in ("circular", "zeros", "zeros_interior", "band_predicted", "band_measured")}
+    for d in shifts:
+        band = border_band(image.shape[-2:], kernel.shape[-1], d)
+        errors = equivariance_error_map(zeros, image, d, mode="zeros")[0]
+        scale = np.abs(zeros(image)).max()
+        out["circular"].append(equivariance_error(circular, image, d))
+        out["zeros"].append(errors.max() / scale)
+        out["zeros_interior"].append(errors[~band].max(initial=0.0) / scale)
+        out["band_predicted"].append(int(band[0].sum()))
+        out["band_measured"].append(int((errors > 0).any(axis=0).sum()))
+    return {key: np.array(value) for key, value in out.items()}
+
+
+def pooling_errors(features, pools, shifts=range(0, 9)):
+    """How far each pooling in ``pools`` is from invariance to cyclic shifts, one value per shift.
+
+    ``features`` ``(C, H, W)``; ``pools`` a dict ``name -> function`` (for
+    example ``lambda f: max_pool2d(f, 2)``). Returns ``{name: array}``, the
+    relative :func:`invariance_error` in the Euclidean norm
+    (``|P(S f) - P(f)| / |P(f)|``), and ``{name + "_unchanged": array}``, the
+    fraction of non-zero pooled values that keep their value
+    (:func:`unchanged_fraction` with ``ignore_zeros``).
+    """
+    out = {}
+    for name, pool in pools.items():
+        out[name] = np.array([invariance_error(pool, features, d, norm="l2") for d in shifts])
+        out[name + "_unchanged"] = np.array(
+            [unchanged_fraction(pool, features, d, ignore_zeros=True) for d in shifts]
+        )
+    return out
+
+
+def relu_features(image=None, kernel=None):
+    """A feature map to pool: ReLU of the circular convolution with a zero-mean kernel, ``(1, H, W)``.
+
+    Defaults :func:`chapter_image` and :func:`chapter_kernel`; the kernel's
+    mean is subtracted, so that the response is positive about half the time
+    (a detector that fires on some patterns, not everywhere or nowhere).
+    """
+    image = chapter_image() if image is None else as_real_array("image", image)
+    kernel = chapter_kernel() if kernel is None else as_real_array("kernel", kernel)
+    kernel = kernel - kernel.mean()
+    return np.maximum(conv2d(image, kernel, padding=kernel.shape[-1] // 2, padding_mode="circular"), 0.0)
+
+
+def stride_errors(image=None, kernel=None, stride=2, shifts=range(0, 9)):
+    """:func:`strided_equivariance_error` of a circular convolution with ``stride``, one per horizontal shift.
+
+    Defaults: :func:`chapter_image`, :func:`chapter_kernel`. Returns a float
+    array: 0 (up to rounding) where ``stride`` divides the shift.
+    """
+    image = chapter_image() if image is None else as_real_array("image", image)
+    kernel = chapter_kernel() if kernel is None else as_real_array("kernel", kernel)
+
+    def f(x):
+        return conv2d(x, kernel, stride=stride, padding=kernel.shape[-1] // 2, padding_mode="circular")
+
+    return np.array([strided_equivariance_error(f, image, d, stride)[0] for d in shifts])
+
+
+def unshared_errors(side=16, kernel_size=3, shift=1, seed=0):
+    """Equivariance errors of layers without weight sharing, beside a convolution, on a ``side``² camera image.
+
+    * ``"fully_connected"``: ``nn.Linear(side², side²)`` on the flattened
+      image, cyclic shift;
+    * ``"locally_connected"``: :class:`cnnlib.LocallyConnected2d` ("same" zero
+      padding, its own random kernel at every position), zero-filled shift,
+      outside :func:`border_band`;
+    * ``"tied"``: the same layer with every position's kernel set to one
+      convolution's (``LocallyConnected2d.from_conv``), same measure;
+    * ``"convolution"``: that ``nn.Conv2d`` itself, same measure.
+
+    Layers are initialised after ``torch.manual_seed(seed)``, without bias.
+    Returns a dict of relative errors (floats, largest absolute difference
+    over largest absolute output).
+    """
+    from cnnlib.layers import LocallyConnected2d
+
+    torch.manual_seed(check_int("seed", seed, 0))
+    image = torch.from_numpy(chapter_image(side)).float()[None]  # (1, 1, side, side)
+    dense = nn.Linear(side * side, side * side, bias=False)
+    conv = nn.Conv2d(1, 1, kernel_size, padding=kernel_size // 2, bias=False)
+    free = LocallyConnected2d(1, 1, kernel_size, (side, side), padding=kernel_size // 2, bias=False)
+    tied = LocallyConnected2d.from_conv(conv, (side, side))
+
+    def fully_connected(x):
+        return dense(x.flatten(1)).reshape(x.shape)
+
+    inside = ~border_band((side, side), kernel_size, shift)
+    return {
+        "fully_connected": equivariance_error(fully_connected, image, shift),
+        "locally_connected": equivariance_error(free, image, shift, mode="zeros", mask=inside),
+        "tied": equivariance_error(tied, image, shift, mode="zeros", mask=inside),
+        "convolution": equivariance_error(conv, image, shift, mode="zeros", mask=inside),
+    }
+
+
+# --------------------------------------------------------------------------
+# The converse: shift-commuting linear maps are convolutions
+# --------------------------------------------------------------------------
+
+
+def impulse_response(linear_fn, shape):
+    """``linear_fn`` applied to the image with a single 1 at ``(0, 0)``: its kernel, shape ``shape``.
+
+    If ``linear_fn`` is linear and commutes with every cyclic shift, then
+    ``linear_fn(x) == circular_convolve(x, impulse_response(linear_fn, x.shape))``.
+    """
+    h, w = pair("shape", tuple(shape))
+    delta = np.zeros((h, w))
+    delta[0, 0] = 1.0
+    return _numpy(_apply(linear_fn, delta))
+
+
+def circular_convolve(x, kernel):
+    """Circular convolution (flipped, as in mathematics): ``y[i, j] = sum_{a,b} k[a, b] x[i - a, j - b]``.
+
+    ``x`` and ``kernel`` are ``(H, W)``, indices taken modulo ``H`` and ``W``.
+    Written as what it is, a weighted sum of shifted copies of ``x``:
+    ``y = sum_{a,b} k[a, b] * shift(x, a, b)``. Returns ``(H, W)``.
+    """
+    x = as_real_array("x", x)
+    kernel = as_real_array("kernel", kernel)
+    if x.ndim != 2 or kernel.shape != x.shape:
+        raise ValueError(f"x and kernel must be 2-D arrays of the same shape, got {x.shape} and {kernel.shape}")
+    y = np.zeros(x.shape, dtype=np.result_type(x, kernel))
+    for a, b in zip(*np.nonzero(kernel)):
+        y += kernel[a, b] * np.roll(x, (a, b), axis=(0, 1))
+    return y
+
+
+# --------------------------------------------------------------------------
+# Anti-aliased downsampling (torch)
+# --------------------------------------------------------------------------
+
+
+def binomial_filter(size=3):
+    """The normalised 2-D binomial filter ``(size, size)``: row ``[1, 2, 1] / 4`` times its transpose for ``size=3``.
+
+    float32 torch tensor summing to 1: a cheap low-pass filter (Zhang 2019).
+    """
+    size = check_int("size", size, 1)
+    row = torch.ones(1, dtype=torch.float64)
+    zero = torch.zeros(1, dtype=torch.float64)
+    for _ in range(size - 1):  # Pascal's triangle: each row is the last one plus itself shifted by one
+        row = torch.cat([row, zero]) + torch.cat([zero, row])
+    row = row / row.sum()
+    return torch.outer(row, row).to(torch.float32)
+
+
+def _check_tensor(name, x):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 4:
+        raise ValueError(f"{name} must be (N, C, H, W), got shape {tuple(x.shape)}")
+
+
+def blur_pool2d(x, filter_size=3, stride=2, padding_mode="circular"):
+    """Blur every channel with :func:`binomial_filter`, then keep every ``stride``-th pixel.
+
+    ``x`` torch ``(N, C, H, W)``; padding ``(filter_size - 1) // 2`` on every
+    side with ``padding_mode`` (``"circular"``, ``"reflect"``, ``"replicate"``
+    or ``"zeros"``). Returns ``(N, C, ceil(H / stride), ceil(W / stride))``
+    for odd ``filter_size``. With ``"circular"`` it commutes with cyclic
+    shifts by multiples of ``stride`` (the output moving by ``shift / stride``).
+    """
+    _check_tensor("x", x)
+    stride = check_int("stride", stride, 1)
+    kernel = binomial_filter(filter_size).to(x.dtype)
+    channels = x.shape[1]
+    lo, hi = (filter_size - 1) // 2, filter_size // 2
+    if padding_mode == "zeros":
+        x = F.pad(x, (lo, hi, lo, hi))
+    elif padding_mode in ("circular", "reflect", "replicate"):
+        x = F.pad(x, (lo, hi, lo, hi), mode=padding_mode)
+    else:
+        raise ValueError(f"padding_mode must be 'circular', 'reflect', 'replicate' or 'zeros', got {padding_mode!r}")
+    weight = kernel.expand(channels, 1, filter_size, filter_size)
+    return F.conv2d(x, weight, stride=stride, groups=channels)
+
+
+class BlurPool2d(nn.Module):
+    """:func:`blur_pool2d` as a module (no parameters)."""
+
+    def __init__(self, filter_size=3, stride=2, padding_mode="circular"):
+        super().__init__()
+        self.filter_size = check_int("filter_size", filter_size, 1)
+        self.stride = check_int("stride", stride, 1)
+        self.padding_mode = padding_mode
+
+    def forward(self, x):
+        return blur_pool2d(x, self.filter_size, self.stride, self.padding_mode)
+
+    def extra_repr(self):
+        return f"filter_size={self.filter_size}, stride={self.stride}, padding_mode={self.padding_mode!r}"
+
+
+class MaxBlurPool2d(nn.Module):
+    """Zhang's anti-aliased max pooling: max over ``kernel_size`` windows at stride 1, then :class:`BlurPool2d`.
+
+    ``nn.MaxPool2d(kernel_size, stride)`` evaluates the max and subsamples in
+    one step; this module keeps the max everywhere (circularly padded, so the
+    map keeps its size ``H × W``) and blurs before it subsamples. Input
+    ``(N, C, H, W)``, output ``(N, C, ceil(H / stride), ceil(W / stride))``.
+    """
+
+    def __init__(self, kernel_size=2, stride=2, filter_size=3):
+        super().__init__()
+        self.kernel_size = check_int("kernel_size", kernel_size, 1)
+        self.blur = BlurPool2d(filter_size, stride, "circular")
+
+    def forward(self, x):
+        _check_tensor("x", x)
+        k = self.kernel_size
+        x = F.pad(x, (0, k - 1, 0, k - 1), mode="circular") if k > 1 else x
+        return self.blur(F.max_pool2d(x, k, stride=1))
+
+
+# --------------------------------------------------------------------------
+# A small CNN and how its prediction moves
+# --------------------------------------------------------------------------
+
+
+def small_cnn(antialias=False, width=8, classes=10, padding_mode="circular", batch_norm=False, head="average",
+              input_size=16):
+    """A three-layer digit classifier for ``(N, 1, H, W)`` images, ``H`` and ``W`` divisible by 4.
+
+    conv 5×5 (1 → width) → ReLU → downsample → conv 5×5 (width → 2·width)
+    → ReLU → downsample → conv 3×3 (2·width → 2·width) → ReLU → head.
+    "downsample" is ``nn.MaxPool2d(2)``, or with ``antialias``
+    :class:`MaxBlurPool2d`: the same max, blurred before it is subsampled.
+    Every convolution pads with ``padding_mode``; with ``batch_norm`` a
+    ``BatchNorm2d`` follows each convolution. ``head="average"``: global
+    average pooling, then linear (2·width → classes); ``head="flatten"``: the
+    final maps flattened into one vector, then linear (the layout of LeNet;
+    needs ``input_size``, the side of the square input).
+    """
+    width = check_int("width", width, 1)
+    classes = check_int("classes", classes, 1)
+    if head not in ("average", "flatten"):
+        raise ValueError(f"head must be 'average' or 'flatten', got {head!r}")
+    side = check_int("input_size", input_size, 4)
+    if side % 4:
+        raise ValueError(f"input_size must be divisible by 4 (two downsamplings by 2), got {side}")
+
+    def down():
+        return MaxBlurPool2d(2, 2) if antialias else nn.MaxPool2d(2)
+
+    def norm(channels):
+        return nn.BatchNorm2d(channels) if batch_norm else nn.Identity()
+
+    w2 = 2 * width
+    return nn.Sequential(
+        nn.Conv2d(1, width, 5, padding=2, padding_mode=padding_mode),
+        norm(width),
+        nn.ReLU(),
+        down(),
+        nn.Conv2d(width, w2, 5, padding=2, padding_mode=padding_mode),
+        norm(w2),
+        nn.ReLU(),
+        down(),
+        nn.Conv2d(w2, w2, 3, padding=1, padding_mode=padding_mode),
+        norm(w2),
+        nn.ReLU(),
+        *([nn.AdaptiveAvgPool2d(1)] if head == "average" else []),
+        nn.Flatten(),
+        nn.Linear(w2 if head == "average" else w2 * (side // 4) ** 2, classes),
+    )
+
+
+def recalibrate_batch_norm(model, images):
+    """Set every ``BatchNorm2d``'s running statistics to the exact statistics of ``images`` (one pass).
+
+    During training the running mean and variance trail the changing weights
+    (an exponential average over past batches); after training they can be
+    far from the statistics of the final network, and evaluation suffers.
+    One forward pass over ``images`` ``(N, 1, H, W)`` in training mode with a
+    cumulative average (``momentum=None``) replaces them. Returns ``model``, in
+    evaluation mode.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad():
+        model(_as_tensor(images))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return model.eval()
+
+
+def train_small_cnn(images, labels, antialias=False, head="average", width=8, epochs=8, batch_size=64, lr=0.01, seed=0):
+    """A :func:`small_cnn` with batch normalisation, trained with :func:`cnnlib.train.fit` (Adam).
+
+    Seeds torch with ``seed`` before building it, trains it on ``images``
+    ``(N, 1, H, W)`` and ``labels`` ``(N,)``, then :func:`recalibrate_batch_norm`.
+    Returns ``(model, losses)``, the model in evaluation mode.
+    """
+    from cnnlib.train import fit
+
+    torch.manual_seed(check_int("seed", seed, 0))
+    side = images.shape[-1]
+    model = small_cnn(antialias=antialias, width=width, batch_norm=True, head=head, input_size=side)
+    losses = fit(model, images, labels, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False)
+    return recalibrate_batch_norm(model, images), losses
+
+
+def _predict(model, images):
+    with torch.no_grad():
+        was_training = model.training
+        model.eval()
+        try:
+            return model(images).argmax(dim=1).numpy()
+        finally:
+            model.train(was_training)
+
+
+def _as_tensor(images):
+    if isinstance(images, torch.Tensor):
+        return images.to(torch.float32)
+    return torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+
+
+def shift_report(model, images, labels, shifts, mode="circular"):
+    """Accuracy and prediction changes of ``model`` when every image is shifted.
+
+    ``images`` ``(N, 1, H, W)``, ``labels`` ``(N,)``, ``shifts`` a list of
+    shifts (ints: to the right; or ``(dy, dx)``). Returns a dict of arrays,
+    one entry per shift: ``"accuracy"`` on the shifted images and
+    ``"changed"``, the fraction of images whose predicted class differs from
+    the prediction for the unshifted image.
+    """
+    x = _as_tensor(images)
+    labels = np.asarray(labels)
+    if labels.shape != (len(x),):
+        raise ValueError(f"labels must be ({len(x)},) for {len(x)} images, got shape {labels.shape}")
+    base = _predict(model, x)
+    accuracy, changed = [], []
+    for s in shifts:
+        dy, dx = as_shift(s)
+        pred = _predict(model, _shift(x, dy, dx, mode))
+        accuracy.append(float(np.mean(pred == labels)))
+        changed.append(float(np.mean(pred != base)))
+    return {"accuracy": np.array(accuracy), "changed": np.array(changed)}
+
+
+def consistency(model, images, max_shift, seed=0, mode="circular"):
+    """Zhang's (2019) classification consistency: how often two random shifts of an image get the same class.
+
+    For every image two shifts ``(dy, dx)`` are drawn uniformly from
+    ``[-max_shift, max_shift]²`` (``np.random.default_rng(seed)``); the result
+    is the fraction of images whose two shifted copies are predicted the same
+    class, a float in [0, 1] (1: perfectly consistent).
+    """
+    max_shift = check_int("max_shift", max_shift, 0)
+    x = _as_tensor(images)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(-max_shift, max_shift + 1, size=(2, len(x), 2))
+    preds = []
+    for k in range(2):
+        shifted = torch.stack([_shift(img, int(dy), int(dx), mode) for img, (dy, dx) in zip(x, draws[k])])
+        preds.append(_predict(model, shifted))
+    return float(np.mean(preds[0] == preds[1]))
+
+
+def shift_experiment(canvas_size=16, max_shift=4, epochs=6, seed=0):
+    """Train the chapter's three digit classifiers at one position and shift their test digits.
+
+    Digits of 8×8 at the centre of a ``canvas_size`` square (:func:`cnnlib.data.digits_on_canvas`),
+    a stratified 70/30 split; three :func:`train_small_cnn` models: ``"max pool"``
+    (average head), ``"blur pool"`` (anti-aliased, average head) and
+    ``"flatten"`` (max pool, flattened head). Each test digit is shifted
+    ``0..max_shift`` pixels to the right (it stays on the canvas while
+    ``max_shift <= (canvas_size - 8) // 2``, so the cyclic shift moves it like a real translation).
+    Returns a dict: ``"shifts"``, ``"reports"`` (name -> :func:`shift_report`),
+    ``"consistency"`` (name -> :func:`consistency` with ``max_shift``),
+    ``"models"``, ``"losses"``, ``"n_train"``, ``"n_test"``.
+    """
+    from cnnlib.data import digits_on_canvas, train_test_split
+
+    canvas_size = check_int("canvas_size", canvas_size, 8)
+    max_shift = check_int("max_shift", max_shift, 0)
+    if max_shift > (canvas_size - 8) // 2:
+        raise ValueError(f"max_shift {max_shift} would push a centred 8×8 digit off a canvas of {canvas_size}")
+    images, labels = digits_on_canvas(canvas_size=canvas_size, scale=1, placement="center")
+    x_train, x_test, y_train, y_test = train_test_split(images, labels, test_fraction=0.3, seed=seed)
+    shifts = list(range(0, max_shift + 1))
+    variants = {"max pool": (False, "average"), "blur pool": (True, "average"), "flatten": (False, "flatten")}
+    out = {"shifts": shifts, "reports": {}, "consistency": {}, "models": {}, "losses": {},
+           "n_train": len(x_train), "n_test": len(x_test)}
+    for name, (antialias, head) in variants.items():
+        model, losses = train_small_cnn(x_train, y_train, antialias, head, epochs=epochs, seed=seed)
+        out["models"][name] = model
+        out["losses"][name] = losses
+        out["reports"][name] = shift_report(model, x_test, y_test, shifts)
+        out["consistency"][name] = consistency(model, x_test, max_shift, seed=seed)
+    return out

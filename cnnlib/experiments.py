@@ -1,0 +1,440 @@
+"""The experiments of the chapter "Does sharing help learning?", as functions.
+
+* :func:`sample_efficiency`: test accuracy of each network against the size of
+  the training set (digits at random positions), several seeds per size;
+* :func:`translation`: train every network with all digits at one position
+  (or at random positions), then measure test accuracy with the test digits
+  placed at every position of the canvas.
+
+Both return plain dictionaries of lists and numbers (JSON-ready), so that the
+claims audit can reuse them. They are deterministic: the same arguments give
+the same numbers (:func:`cnnlib.train.set_determinism` is called before each
+network is built). With ``cache="some/folder"`` a result is stored as JSON and
+reused by a later call with the same arguments and the same library source;
+the book passes ``cache=None`` and recomputes everything. For a quick check
+pass smaller arguments, e.g. ``sample_efficiency(sizes=(50, 200), seeds=(0,), steps=30)``
+(a few seconds).
+
+Every network is trained the same way (:data:`TRAINING`): Adam with a
+one-cycle learning-rate schedule for a fixed number of gradient steps (so a
+small training set is seen for more epochs than a large one), on images
+standardised with the mean and standard deviation of the training pixels.
+Within one process, a training run with exactly the same data, network and
+settings as an earlier one is not repeated: its weights are reused.
+"""
+
+import copy
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from cnnlib import data, models, train
+
+TRAINING = {"steps": 100, "min_epochs": 10, "batch_size": 64, "lr": 2e-2, "schedule": "onecycle"}
+SIZES = tuple(int(n) for n in np.geomspace(50, 1257, 5).round())  # 50 ... the whole training split
+CHANCE = 0.1  # ten balanced classes
+
+_TRAINED = {}  # (kind, seed, settings, data digest) -> state_dict
+
+
+def pixel_stats(images):
+    """Mean and standard deviation of all pixels of ``images`` (two floats)."""
+    images = np.asarray(images, dtype=np.float64)
+    return float(images.mean()), float(images.std())
+
+
+def standardize(images, stats):
+    """``(images - mean) / std`` as float32, with ``stats = (mean, std)`` from the training set."""
+    mean, std = stats
+    return ((np.asarray(images, dtype=np.float32) - mean) / std).astype(np.float32)
+
+
+def epochs_for(n, steps, batch_size, min_epochs=1):
+    """Epochs for at least about ``steps`` gradient steps and at least ``min_epochs`` passes over ``n`` examples.
+
+    An epoch is ``ceil(n / batch_size)`` steps. Small sets are seen many times
+    (``steps`` decides), large sets ``min_epochs`` times.
+    """
+    per_epoch = math.ceil(n / batch_size)
+    return max(1, min_epochs, round(steps / per_epoch))
+
+
+def _digest(*arrays):
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(str((a.dtype, a.shape)).encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def train_network(
+    kind, images, labels, seed=0, steps=100, min_epochs=10, batch_size=64, lr=2e-2, schedule="onecycle", **options
+):
+    """Build ``kind`` (one of ``cnnlib.models.KINDS``) with ``seed`` and train it on ``images`` ``(N, 1, S, S)``.
+
+    ``images`` should already be standardised. ``options`` go to the model
+    builder (``canvas_size``, ``channels``, ``hidden``...). Returns the trained
+    module. A call identical to an earlier one in this process returns a copy
+    of the earlier result without training again.
+    """
+    settings = [steps, min_epochs, batch_size, lr, schedule, options]
+    key = (kind, seed, json.dumps(settings, sort_keys=True), _digest(images, labels))
+    model = models.build(kind, seed=seed, **options)
+    if key in _TRAINED:
+        model.load_state_dict(_TRAINED[key])
+        return model
+    train.set_determinism(seed)
+    epochs = epochs_for(len(images), steps, batch_size, min_epochs)
+    train.fit(model, images, labels, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False, schedule=schedule)
+    _TRAINED[key] = copy.deepcopy(model.state_dict())
+    return model
+
+
+def _source_hash():
+    """A hash of the library code that the results depend on: a code change invalidates the cache."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("data.py", "train.py", "models.py", "layers.py", "experiments.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _cached(name, arguments, compute, cache):
+    if cache is None:
+        return compute()
+    key = hashlib.sha256(json.dumps([name, arguments, _source_hash()], sort_keys=True).encode()).hexdigest()[:20]
+    path = Path(cache) / f"{name}-{key}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    result = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result))
+    return result
+
+
+def split_indices(test_fraction=0.3, seed=0):
+    """The 8×8 digits, their labels, and the indices of the fixed stratified train and test splits."""
+    small, labels = data.load_digits()
+    train_idx, test_idx, _, _ = data.train_test_split(np.arange(len(labels)), labels, test_fraction, seed)
+    return small, labels, train_idx, test_idx
+
+
+def random_positions(n, canvas_size, seed=0):
+    """Top-left corners ``(rows, cols)`` of ``n`` digits placed uniformly at random on the canvas."""
+    room = canvas_size - data.DIGIT_SIZE
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, room + 1, size=n), rng.integers(0, room + 1, size=n)
+
+
+def _parameters(kinds, canvas_size):
+    return {kind: models.count_parameters(models.build(kind, canvas_size=canvas_size)) for kind in kinds}
+
+
+def sample_efficiency(
+    sizes=SIZES,
+    seeds=(0, 1, 2),
+    kinds=models.KINDS,
+    canvas_size=16,
+    test_fraction=0.3,
+    placement_seed=0,
+    progress=None,
+    cache=None,
+    **training,
+):
+    """Test accuracy against training-set size, 8×8 digits at random positions on the canvas.
+
+    For every size ``n`` and seed ``s`` the training set is a class-balanced
+    subset of ``n`` images of the fixed training split (``stratified_subset``
+    with seed ``s``), the networks are initialised and shuffled with ``s``, and
+    evaluated on the whole test split (digits at their own random positions).
+    ``training`` overrides entries of :data:`TRAINING`.
+
+    Returns ``{"sizes", "seeds", "kinds", "accuracy": {kind: [[acc per seed] per size]},
+    "train_accuracy": (the same on the training subsets), "parameters": {kind: int}, "train_size": int, "test_size": int, "training": {...}}``.
+    """
+    sizes, seeds, kinds = [int(n) for n in sizes], [int(s) for s in seeds], list(kinds)
+    settings = {**TRAINING, **training}
+    arguments = {"sizes": sizes, "seeds": seeds, "kinds": kinds, "canvas_size": canvas_size,
+                 "test_fraction": test_fraction, "placement_seed": placement_seed, "training": settings}
+
+    def compute():
+        small, labels, train_idx, test_idx = split_indices(test_fraction)
+        if max(sizes) > len(train_idx) or min(sizes) < 1:
+            raise ValueError(f"sizes must lie in [1, {len(train_idx)}] (the training split), got {sizes}")
+        rows, cols = random_positions(len(labels), canvas_size, placement_seed)
+        images = data.place_on_canvas(small, canvas_size, rows, cols)
+        stats = pixel_stats(images[train_idx])
+        x_train, y_train = standardize(images[train_idx], stats), labels[train_idx]
+        x_test, y_test = standardize(images[test_idx], stats), labels[test_idx]
+        accuracy = {kind: [[0.0] * len(seeds) for _ in sizes] for kind in kinds}
+        train_accuracy = copy.deepcopy(accuracy)
+        with train.progress_bar(len(sizes) * len(seeds) * len(kinds), "sample efficiency", progress) as bar:
+            for i, n in enumerate(sizes):
+                for j, seed in enumerate(seeds):
+                    subset = data.stratified_subset(y_train, n, seed=seed)
+                    for kind in kinds:
+                        model = train_network(kind, x_train[subset], y_train[subset], seed=seed,
+                                              canvas_size=canvas_size, **settings)
+                        accuracy[kind][i][j] = train.accuracy(model, x_test, y_test)
+                        train_accuracy[kind][i][j] = train.accuracy(model, x_train[subset], y_train[subset])
+                        bar.update(1)
+        return {"sizes": sizes, "seeds": seeds, "kinds": kinds, "accuracy": accuracy, "train_accuracy": train_accuracy,
+                "parameters": _parameters(kinds, canvas_size), "train_size": int(len(train_idx)),
+                "test_size": int(len(test_idx)), "training": settings}
+
+    return _cached("sample_efficiency", arguments, compute, cache)
+
+
+def translation(
+    train_placement="center",
+    kinds=models.KINDS,
+    canvas_size=16,
+    test_size=200,
+    test_fraction=0.3,
+    seed=0,
+    placement_seed=0,
+    transpose=False,
+    progress=None,
+    cache=None,
+    **training,
+):
+    """Accuracy of networks trained at ``train_placement`` on test digits placed at every position.
+
+    ``train_placement``: ``"center"``, ``"random"`` or ``(row, col)``, the
+    top-left corner of every training digit. The networks train on the whole
+    training split (with ``"random"``, the same images as the largest size of
+    :func:`sample_efficiency`). Then a class-balanced set of ``test_size``
+    test digits (``None``: the whole test split) is pasted at every top-left
+    corner ``(r, c)``, ``0 <= r, c <= canvas_size - 8``. With ``transpose=True``
+    every 8×8 digit is transposed (rows become columns) before anything else.
+
+    Returns ``{"kinds", "positions": [0 .. room], "center": int,
+    "accuracy": {kind: [[acc at (r, c) for c] for r]}, "train_accuracy": {kind: float},
+    "parameters": {kind: int}, "test_size": int, "training": {...}}``. The shift
+    of position ``p`` from the training position is ``p - center``.
+    """
+    kinds = list(kinds)
+    settings = {**TRAINING, **training}
+    placement = list(train_placement) if isinstance(train_placement, tuple) else train_placement
+    arguments = {"placement": placement, "kinds": kinds, "canvas_size": canvas_size, "test_size": test_size,
+                 "test_fraction": test_fraction, "seed": seed, "placement_seed": placement_seed,
+                 "transpose": transpose, "training": settings}
+
+    def compute():
+        small, labels, train_idx, test_idx = split_indices(test_fraction)
+        if transpose:
+            small = np.ascontiguousarray(small.transpose(0, 2, 1))
+        room = canvas_size - data.DIGIT_SIZE
+        center = room // 2
+        if train_placement == "random":
+            rows, cols = random_positions(len(labels), canvas_size, placement_seed)
+            rows, cols = rows[train_idx], cols[train_idx]
+        elif train_placement == "center":
+            rows = cols = center
+        else:
+            rows, cols = train_placement
+        x_train = data.place_on_canvas(small[train_idx], canvas_size, rows, cols)
+        stats = pixel_stats(x_train)
+        x_train, y_train = standardize(x_train, stats), labels[train_idx]
+        if test_size is not None:
+            test_idx = test_idx[data.stratified_subset(labels[test_idx], test_size, seed=0)]
+        y_test = labels[test_idx]
+        positions = list(range(room + 1))
+        accuracy = {kind: [[0.0] * len(positions) for _ in positions] for kind in kinds}
+        train_accuracy = {}
+        with train.progress_bar(len(kinds) * (1 + len(positions)), "translation", progress) as bar:
+            for kind in kinds:
+                model = train_network(kind, x_train, y_train, seed=seed, canvas_size=canvas_size, **settings)
+                train_accuracy[kind] = train.accuracy(model, x_train, y_train)
+                bar.update(1)
+                for r in positions:
+                    # one batch: the test digits pasted at every column of row r
+                    pasted = np.concatenate(
+                        [data.place_on_canvas(small[test_idx], canvas_size, r, c) for c in positions]
+                    )
+                    predicted = train.predict(model, standardize(pasted, stats)).reshape(len(positions), -1)
+                    accuracy[kind][r] = [float(np.mean(p == y_test)) for p in predicted]
+                    bar.update(1)
+        return {"kinds": kinds, "positions": positions, "center": center, "accuracy": accuracy,
+                "train_accuracy": train_accuracy, "parameters": _parameters(kinds, canvas_size),
+                "test_size": int(len(test_idx)), "training": settings}
+
+    return _cached("translation", arguments, compute, cache)
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def ink_at_edges():
+    """Fraction of the 1797 digits with ink in the top row, bottom row, left column, right column of their 8×8 box."""
+    small, _ = data.load_digits()
+    ink = small > 0
+    return {
+        "top": float(ink[:, 0, :].any(axis=1).mean()),
+        "bottom": float(ink[:, -1, :].any(axis=1).mean()),
+        "left": float(ink[:, :, 0].any(axis=1).mean()),
+        "right": float(ink[:, :, -1].any(axis=1).mean()),
+    }
+
+
+def pooled_feature_change(pool, canvas_size=16, shifts=range(5), n=100, seed=0):
+    """How much a shift of the input changes the globally averaged, pooled first-layer features.
+
+    The first layer of ``models.convolutional(seed=seed)`` (a convolution and
+    a ReLU; untrained: the effect is structural) is applied to ``n`` digits at
+    the top-left-most centred position and shifted right by every ``s`` in
+    ``shifts``; ``pool`` (a module, e.g. ``nn.MaxPool2d(2)``) pools the maps,
+    then they are averaged over positions. Returns, per shift, the mean over
+    digits of ``|g(shifted) - g(original)| / |g(original)|`` (Euclidean norms
+    of the channel vectors ``g``): 0 means the pooled summary is invariant.
+    """
+    import torch
+
+    small, _ = data.load_digits()
+    room = canvas_size - data.DIGIT_SIZE
+    first = models.convolutional(canvas_size=canvas_size, seed=seed)[:2]  # conv + ReLU
+    base = room // 2 - max(shifts) // 2
+    with torch.no_grad():
+        summaries = []
+        for s in shifts:
+            x = torch.from_numpy(data.place_on_canvas(small[:n], canvas_size, room // 2, base + s))
+            summaries.append(pool(first(x)).mean(dim=(2, 3)))
+        reference = summaries[0]
+        return [float(((g - reference).norm(dim=1) / reference.norm(dim=1)).mean()) for g in summaries]
+
+
+def mean_and_spread(result):
+    """``{kind: (mean, std, min, max)}`` over the seeds of :func:`sample_efficiency`, arrays of one value per size."""
+    out = {}
+    for kind in result["kinds"]:
+        acc = np.asarray(result["accuracy"][kind])
+        out[kind] = (acc.mean(axis=1), acc.std(axis=1), acc.min(axis=1), acc.max(axis=1))
+    return out
+
+
+def shift_curve(result, kind, axis="horizontal"):
+    """``(shifts, accuracy)`` along one line through the training position of :func:`translation`.
+
+    ``axis="horizontal"``: the digit moves left and right (row fixed at the
+    centre); ``"vertical"``: up and down. Shifts run from ``-center`` to
+    ``room - center``.
+    """
+    acc = np.asarray(result["accuracy"][kind])
+    center = result["center"]
+    shifts = np.asarray(result["positions"]) - center
+    if axis == "horizontal":
+        return shifts, acc[center, :]
+    if axis == "vertical":
+        return shifts, acc[:, center]
+    raise ValueError(f'axis must be "horizontal" or "vertical", got {axis!r}')
+
+
+def first_shift_below(result, kind, level, axis="horizontal"):
+    """The smallest ``|shift|`` along ``axis`` at which the accuracy is at most ``level`` on *both* sides.
+
+    ``None`` if there is no such shift.
+    """
+    shifts, acc = shift_curve(result, kind, axis)
+    for k in range(1, int(np.abs(shifts).max()) + 1):
+        side = acc[np.abs(shifts) == k]
+        if len(side) == 2 and np.all(side <= level):
+            return k
+    return None
+
+
+# ---------------------------------------------------------------- figures
+
+
+def plot_digits(images, labels, titles=None, n=10):
+    """The first ``n`` images ``(N, 1, S, S)`` with their labels, one row per array in ``images`` (a list)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(images), n, figsize=(1.1 * n, 1.3 * len(images)), squeeze=False)
+    for row, batch in enumerate(images):
+        for k in range(n):
+            ax = axes[row][k]
+            ax.imshow(np.asarray(batch[k, 0]), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(str(int(labels[k])), fontsize=9)
+        if titles is not None:
+            axes[row][0].set_ylabel(titles[row], fontsize=8)
+    return fig
+
+COLORS = {"fully connected": "#440154", "locally connected": "#21918c", "convolutional": "#e6a800"}
+MARKERS = {"fully connected": "s", "locally connected": "^", "convolutional": "o"}
+LINESTYLES = {"fully connected": ":", "locally connected": "--", "convolutional": "-"}
+
+
+def plot_sample_efficiency(result, ax=None):
+    """Mean test accuracy (± one standard deviation, min–max as dots) against training-set size, log axis."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.2))
+    sizes = np.asarray(result["sizes"])
+    for kind, (mean, std, _, _) in mean_and_spread(result).items():
+        acc = np.asarray(result["accuracy"][kind])
+        label = f"{kind} ({result['parameters'][kind]:,d} parameters)"
+        style = {"color": COLORS[kind], "marker": MARKERS[kind], "linestyle": LINESTYLES[kind]}
+        ax.errorbar(sizes, mean, yerr=std, capsize=3, label=label, **style)
+        ax.plot(np.repeat(sizes, acc.shape[1]), acc.ravel(), MARKERS[kind], color=COLORS[kind], alpha=0.3, ms=3)
+    ax.axhline(CHANCE, color="0.5", lw=0.8)
+    ax.text(sizes[0], CHANCE + 0.01, "chance", color="0.4", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([str(n) for n in sizes])
+    ax.minorticks_off()
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("training images (log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_shift_curves(results, titles, axes=None):
+    """Accuracy against horizontal and vertical shift, one row of two panels per result of :func:`translation`."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(len(results), 2, figsize=(9, 3.2 * len(results)), sharey=True, squeeze=False)
+    for row, (result, title) in enumerate(zip(results, titles)):
+        for col, axis in enumerate(("horizontal", "vertical")):
+            ax = axes[row][col]
+            for kind in result["kinds"]:
+                shifts, acc = shift_curve(result, kind, axis)
+                ax.plot(shifts, acc, color=COLORS[kind], marker=MARKERS[kind], linestyle=LINESTYLES[kind], label=kind)
+            ax.axhline(CHANCE, color="0.5", lw=0.8)
+            ax.axvline(0, color="0.7", lw=0.8)
+            ax.set_xticks(shifts)
+            ax.set_ylim(0, 1)
+            ax.set_xlabel(f"{axis} shift of the test digits (pixels)")
+            ax.set_title(f"{title}: {axis} shifts", fontsize=10)
+            ax.grid(alpha=0.3)
+        axes[row][0].set_ylabel("test accuracy")
+    axes[0][0].legend(fontsize=8, loc="lower left")
+    return axes
+
+
+def plot_shift_maps(results, titles):
+    """Heat maps of accuracy at every shift ``(dy, dx)``, one row per result, one column per network."""
+    import matplotlib.pyplot as plt
+
+    kinds = results[0]["kinds"]
+    fig, axes = plt.subplots(len(results), len(kinds), figsize=(3.1 * len(kinds), 3.0 * len(results)), squeeze=False)
+    for row, (result, title) in enumerate(zip(results, titles)):
+        shifts = np.asarray(result["positions"]) - result["center"]
+        extent = (shifts[0] - 0.5, shifts[-1] + 0.5, shifts[-1] + 0.5, shifts[0] - 0.5)
+        for col, kind in enumerate(kinds):
+            ax = axes[row][col]
+            image = ax.imshow(np.asarray(result["accuracy"][kind]), vmin=0, vmax=1, cmap="viridis", extent=extent)
+            ax.set_title(f"{kind}\n{title}", fontsize=9)
+            ax.set_xlabel("dx (pixels)")
+            ax.set_ylabel("dy (pixels)")
+    fig.colorbar(image, ax=axes, shrink=0.8, label="test accuracy")
+    return fig

@@ -1,0 +1,194 @@
+"""The one training loop of the course: small classifiers, CPU, deterministic.
+
+``set_determinism`` fixes everything that could make two runs differ (the
+seed, deterministic kernels, the number of threads); ``fit`` trains a torch
+module with Adam on cross-entropy, shuffling with its own seeded generator;
+``predict`` and ``accuracy`` evaluate it. Inputs may be NumPy arrays or torch
+tensors: images become float32, labels int64.
+
+>>> import torch
+>>> from cnnlib.data import digits_on_canvas
+>>> set_determinism(0)
+>>> x, y = digits_on_canvas(canvas_size=8, scale=1)
+>>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+>>> losses = fit(model, x, y, epochs=3, progress=False)
+>>> len(losses), accuracy(model, x, y) > 0.8
+(3, True)
+
+A progress bar (``tqdm.auto``: a widget in Jupyter, text in a terminal) is
+shown when ``progress=True``, or with ``progress=None`` when the code runs in
+a terminal or a notebook kernel; it is removed when the loop ends
+(``leave=False``). Set the environment variable ``CNNLIB_PROGRESS=0`` to turn
+every bar off.
+"""
+
+import os
+import random
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnnlib.shapes import check_int
+
+
+def set_determinism(seed=0, threads=1):
+    """Make training reproducible: same seed, same thread count, same numbers.
+
+    Seeds Python's, NumPy's legacy and torch's global generators, turns on
+    ``torch.use_deterministic_algorithms(True)`` and fixes the number of
+    intra-op threads (a reduction split over a different number of threads can
+    round differently). Call it once before building and training models.
+    """
+    check_int("seed", seed, minimum=0)
+    check_int("threads", threads, minimum=1)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(threads)
+
+
+def as_images(images):
+    """``images`` as a float32 tensor (a NumPy array or a tensor; not copied if already float32)."""
+    if isinstance(images, torch.Tensor):
+        tensor = images
+    else:
+        array = np.asarray(images)
+        if array.dtype.kind not in "fiu":
+            raise TypeError(f"images must hold real numbers, got dtype {array.dtype}")
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if not (tensor.is_floating_point() or tensor.dtype in (torch.uint8, torch.int32, torch.int64)):
+        raise TypeError(f"images must hold real numbers, got dtype {tensor.dtype}")
+    if tensor.ndim < 2:
+        raise ValueError(f"images must have a batch axis and at least one more, got shape {tuple(tensor.shape)}")
+    return tensor.to(torch.float32)
+
+
+def as_labels(labels, n=None):
+    """``labels`` as a 1-D int64 tensor; with ``n``, check there are ``n`` of them."""
+    tensor = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.asarray(labels))
+    if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
+        raise TypeError(f"labels must be integers, got dtype {tensor.dtype}")
+    if tensor.ndim != 1:
+        raise ValueError(f"labels must be 1-D (N,), got shape {tuple(tensor.shape)}")
+    if n is not None and len(tensor) != n:
+        raise ValueError(f"images and labels must have the same length, got {n} images and {len(tensor)} labels")
+    return tensor.to(torch.int64)
+
+
+def show_progress(progress=None):
+    """Whether to draw a progress bar: ``progress`` if given, else only in a terminal or a notebook kernel."""
+    if os.environ.get("CNNLIB_PROGRESS", "") == "0":
+        return False
+    if progress is not None:
+        return bool(progress)
+    if "ipykernel" in sys.modules:
+        return True
+    return hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+
+
+def progress_bar(total, desc=None, progress=None):
+    """A ``tqdm.auto`` bar over ``total`` steps that disappears when done (``disable`` when not wanted)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, disable=not show_progress(progress))
+
+
+SCHEDULES = ("constant", "onecycle")
+
+
+def fit(
+    model,
+    images,
+    labels,
+    epochs,
+    batch_size=64,
+    lr=1e-2,
+    weight_decay=0.0,
+    seed=0,
+    progress=None,
+    desc=None,
+    schedule="constant",
+):
+    """Train ``model`` in place with Adam on cross-entropy; return the mean training loss of every epoch.
+
+    ``images`` ``(N, ...)`` is what ``model`` takes (for example ``(N, 1, H, W)``),
+    ``labels`` ``(N,)`` the classes, ``model`` maps a batch to logits ``(B, classes)``.
+    Each epoch visits every example once in an order drawn from a generator
+    seeded with ``seed`` (batches of ``batch_size``; ``None`` for the full set,
+    one step per epoch). Returns a list of ``epochs`` floats.
+
+    ``schedule="constant"`` keeps the learning rate at ``lr``;
+    ``"onecycle"`` warms it up to ``lr`` and anneals it to almost 0 over the
+    whole run (``torch.optim.lr_scheduler.OneCycleLR``), which trains small
+    networks in fewer steps.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    x = as_images(images)
+    y = as_labels(labels, n=len(x))
+    epochs = check_int("epochs", epochs, minimum=0)
+    if len(x) == 0:
+        raise ValueError("cannot train on an empty set of images")
+    batch_size = len(x) if batch_size is None else check_int("batch_size", batch_size, minimum=1)
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    steps_per_epoch = -(-len(x) // batch_size)
+    scheduler = None
+    if schedule == "onecycle" and epochs > 0:
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch)
+    history = []
+    model.train()
+    with progress_bar(epochs * steps_per_epoch, desc=desc, progress=progress) as bar:
+        for _ in range(epochs):
+            order = torch.randperm(len(x), generator=generator)
+            total = 0.0
+            for start in range(0, len(x), batch_size):
+                batch = order[start : start + batch_size]
+                optimizer.zero_grad()
+                loss = loss_fn(model(x[batch]), y[batch])
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                total += loss.item() * len(batch)
+                bar.update(1)
+            history.append(total / len(x))
+            bar.set_postfix(loss=f"{history[-1]:.3f}", refresh=False)
+    return history
+
+
+@torch.no_grad()
+def logits(model, images, batch_size=1024):
+    """The model's outputs ``(N, classes)`` as a float32 tensor, in evaluation mode, without gradients."""
+    x = as_images(images)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if len(x) == 0:
+        raise ValueError("no images to evaluate")
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def predict(model, images, batch_size=1024):
+    """Predicted classes, int64 NumPy ``(N,)`` (the arg-max of the logits)."""
+    return logits(model, images, batch_size).argmax(dim=1).numpy()
+
+
+def accuracy(model, images, labels, batch_size=1024):
+    """Fraction of ``images`` whose predicted class equals the label, a float in [0, 1]."""
+    x = as_images(images)
+    y = as_labels(labels, n=len(x)).numpy()
+    if len(x) == 0:
+        raise ValueError("accuracy of an empty set is undefined")
+    return float(np.mean(predict(model, x, batch_size) == y))

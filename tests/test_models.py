@@ -1,0 +1,111 @@
+"""cnnlib.models: parameter counts against brute force, the two spatial networks against each other."""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from cnnlib import LocallyConnected2d, models
+
+
+def brute_force_count(model):
+    """Every weight counted one by one (no numel)."""
+    total = 0
+    for p in model.parameters():
+        for _ in p.detach().reshape(-1).tolist():
+            total += 1
+    return total
+
+
+def test_default_counts_by_hand():
+    # 16 -> 14 (3x3) -> 7 (pool 2) -> 5 (3x3); channels 16, 32; ten classes
+    conv = 16 * (9 + 1) + 32 * (16 * 9 + 1) + (32 * 10 + 10)
+    local = 14 * 14 * 16 * (9 + 1) + 5 * 5 * 32 * (16 * 9 + 1) + (32 * 10 + 10)
+    full = (256 * 256 + 256) + (256 * 256 + 256) + (256 * 10 + 10)
+    expected = {"convolutional": conv, "locally connected": local, "fully connected": full}
+    for kind, count in expected.items():
+        model = models.build(kind)
+        assert models.count_parameters(model) == count == brute_force_count(model)
+        assert models.counted_parameters(kind) == count
+
+
+@settings(max_examples=40)
+@given(
+    canvas=st.integers(8, 14),
+    c1=st.integers(1, 4),
+    c2=st.integers(1, 4),
+    kernel=st.sampled_from([1, 2, 3]),
+    pool=st.sampled_from([1, 2]),
+    padding=st.integers(0, 1),
+)
+def test_counted_parameters_match_the_modules(canvas, c1, c2, kernel, pool, padding):
+    geometry = dict(canvas_size=canvas, channels=(c1, c2), kernel_size=kernel, pool=pool, padding=padding)
+    for kind in ("convolutional", "locally connected"):
+        model = models.build(kind, **geometry)
+        assert models.count_parameters(model) == models.counted_parameters(kind, **geometry)
+        out = model(torch.zeros(2, 1, canvas, canvas))
+        assert out.shape == (2, 10)
+    hidden = (c1 * 3, c2 * 5)
+    model = models.fully_connected(canvas_size=canvas, hidden=hidden)
+    assert models.count_parameters(model) == models.counted_parameters(
+        "fully connected", canvas_size=canvas, hidden=hidden
+    )
+
+
+def test_geometry_and_shapes():
+    assert models.geometry() == (14, 7, 5)
+    assert models.geometry(canvas_size=32, kernel_size=5) == (28, 14, 10)
+    assert models.geometry(canvas_size=16, padding=1) == (16, 8, 8)
+    x = torch.rand(3, 1, 16, 16)
+    for kind in models.KINDS:
+        assert models.build(kind)(x).shape == (3, 10)
+
+
+def test_locally_connected_with_tied_weights_is_the_convolutional_network():
+    """Same geometry: copying the convolution's kernels to every position gives the same function."""
+    conv = models.convolutional(seed=3)
+    local = models.locally_connected(seed=4)
+    with torch.no_grad():
+        for i in (0, 3):
+            tied = LocallyConnected2d.from_conv(conv[i], local[i].input_size)
+            local[i].weight.copy_(tied.weight)
+            local[i].bias.copy_(tied.bias)
+        local[7].load_state_dict(conv[7].state_dict())
+    x = torch.rand(5, 1, 16, 16)
+    torch.testing.assert_close(local(x), conv(x), rtol=1e-5, atol=1e-5)
+    assert [type(m) for m in conv] == [
+        nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Conv2d, nn.ReLU, nn.AdaptiveAvgPool2d, nn.Flatten, nn.Linear
+    ]
+    assert [type(m) for m in local] == [
+        LocallyConnected2d if t is nn.Conv2d else t for t in map(type, conv)
+    ]
+
+
+def test_seeds_give_the_same_weights_and_leave_the_global_generator_alone():
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = models.build("locally connected", seed=7)
+    after = torch.rand(1)
+    assert torch.equal(before, after)  # the builder did not consume the global generator
+    b = models.build("locally connected", seed=7)
+    c = models.build("locally connected", seed=8)
+    for p, q, r in zip(a.parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(p, q)
+        assert not torch.equal(p, r)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="kind"):
+        models.build("recurrent")
+    with pytest.raises(ValueError, match="kind"):
+        models.counted_parameters("recurrent")
+    with pytest.raises(ValueError, match="channels"):
+        models.convolutional(channels=(4,))
+    with pytest.raises(ValueError, match="too small"):
+        models.convolutional(canvas_size=6)
+    with pytest.raises(TypeError, match="seed"):
+        models.convolutional(seed=1.5)
+    with pytest.raises(TypeError, match="nn.Module"):
+        models.count_parameters([1, 2])
