@@ -186,6 +186,7 @@ def shift_report_figure(shifts, reports):
                  "accuracy on shifted test digits")
     error_curves(ax_chg, shifts, {k: r["changed"] for k, r in reports.items()}, "fraction changed",
                  "predictions that change under the shift")
+    ax_acc.set_xlabel("")  # the shared axis is labelled below
     ax_acc.set_ylim(0, 1.02)
     ax_chg.set_ylim(-0.02, max(0.1, max(float(np.max(r["changed"])) for r in reports.values()) * 1.15))
     fig.tight_layout()

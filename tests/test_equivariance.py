@@ -1,0 +1,508 @@
+"""cnnlib.equivariance against hand-derived cases, brute force and the theorem itself."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import ndimage
+
+from cnnlib import conv2d, global_avg_pool2d, max_pool2d
+from cnnlib import equivariance as E
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread is faster than two fighting over a loaded machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def brute_circular_correlation(x, k):
+    """y[i, j] = sum_{u, v} k[u, v] x[(i + u - r) % H, (j + v - r) % W]: loops, no library."""
+    h, w = x.shape
+    r = k.shape[0] // 2
+    y = np.zeros((h, w))
+    for i in range(h):
+        for j in range(w):
+            for u in range(k.shape[0]):
+                for v in range(k.shape[1]):
+                    y[i, j] += k[u, v] * x[(i + u - r) % h, (j + v - r) % w]
+    return y
+
+
+# --------------------------------------------------------------------------
+# shifts and the error measures
+# --------------------------------------------------------------------------
+
+
+def test_an_int_shift_moves_right():
+    assert E.as_shift(3) == (0, 3)
+    assert E.as_shift((2, -1)) == (2, -1)
+    assert E.as_shift([np.int64(1), 0]) == (1, 0)
+
+
+@pytest.mark.parametrize("bad", [1.5, "1", (1,), (1, 2, 3), (1.0, 2), True, None])
+def test_a_bad_shift_is_refused(bad):
+    with pytest.raises(TypeError, match="shift"):
+        E.as_shift(bad)
+
+
+def test_equivariance_error_of_a_position_dependent_layer_by_hand():
+    # f multiplies pixel j by j + 1. x = [0, 1, 0, 0]: f(x) = [0, 2, 0, 0];
+    # S x = [0, 0, 1, 0], f(S x) = [0, 0, 3, 0], S f(x) = [0, 0, 2, 0]: |diff| = 1, relative 1/2.
+    x = np.array([[0.0, 1.0, 0.0, 0.0]])
+    weights = np.arange(1.0, 5.0)
+
+    def f(a):
+        return a * weights
+
+    assert E.equivariance_error(f, x, 1, relative=False) == 1.0
+    assert E.equivariance_error(f, x, 1) == 0.5
+    np.testing.assert_array_equal(E.equivariance_error_map(f, x, 1), [[0, 0, 1, 0]])
+    assert E.equivariance_error(f, x, 0) == 0.0
+    # a mask that hides column 2 hides the error
+    assert E.equivariance_error(f, x, 1, mask=np.array([True, True, False, True])) == 0.0
+
+
+def test_invariance_and_unchanged_fraction_of_max_pooling_by_hand():
+    # x = [0, 5, 0, 0], pool 2: [5, 0]. Shifted right by one: [0, 0, 5, 0] -> [0, 5].
+    x = np.array([[[0.0, 5.0, 0.0, 0.0]]])
+
+    def pool(a):
+        return max_pool2d(a, (1, 2))
+
+    assert E.invariance_error(pool, x, 1) == 1.0
+    assert E.unchanged_fraction(pool, x, 1) == 0.0
+    # [5, 0, 0, 0] -> [5, 0]; its shift by one [0, 5, 0, 0] -> [5, 0]: the max stays in its window
+    y = np.array([[[5.0, 0.0, 0.0, 0.0]]])
+    assert E.invariance_error(pool, y, 1) == 0.0
+    assert E.unchanged_fraction(pool, y, 1) == 1.0
+
+
+def test_euclidean_norm_and_ignored_zeros_by_hand():
+    # f(x) = [0, 2, 0, 0] as above, f(S x) = [0, 0, 3, 0]: S f(x) - f(S x) = [0, 0, -1, 0]
+    x = np.array([[0.0, 1.0, 0.0, 0.0]])
+    weights = np.arange(1.0, 5.0)
+
+    def f(a):
+        return a * weights
+
+    assert E.equivariance_error(f, x, 1, norm="l2") == 0.5
+    # invariance: f(S x) - f(x) = [0, -2, 3, 0], norm sqrt(13), relative to |f(x)| = 2
+    assert E.invariance_error(f, x, 1, norm="l2") == pytest.approx(np.sqrt(13) / 2)
+    # three of the four values of f change or not: zeros at 0 and 3 stay zero
+    assert E.unchanged_fraction(f, x, 1) == 0.5
+    assert E.unchanged_fraction(f, x, 1, ignore_zeros=True) == 0.0
+    with pytest.raises(ValueError, match="norm"):
+        E.equivariance_error(f, x, 1, norm="l1")
+
+
+def test_relative_error_of_a_zero_output_is_refused():
+    with pytest.raises(ValueError, match="relative"):
+        E.equivariance_error(lambda a: 0 * a, np.ones((3, 3)), 1)
+
+
+def test_outputs_of_different_shapes_are_refused():
+    with pytest.raises(ValueError, match="different shapes"):
+        E.equivariance_error(lambda a: a[..., : 1 + int(a[0, 0])], np.eye(3), 1)
+
+
+def test_torch_layers_and_tensors_work():
+    conv = torch.nn.Conv2d(1, 2, 3, padding=1, padding_mode="circular")
+    x = torch.randn(1, 1, 6, 7, generator=torch.Generator().manual_seed(0))
+    assert E.equivariance_error(conv, x, (2, 3)) < 1e-6
+
+
+# --------------------------------------------------------------------------
+# the theorem: circular convolution, stride 1, commutes with every cyclic shift
+# --------------------------------------------------------------------------
+
+
+@given(
+    h=st.integers(3, 9),
+    w=st.integers(3, 9),
+    r=st.integers(0, 1),
+    dy=st.integers(-10, 10),
+    dx=st.integers(-10, 10),
+    seed=st.integers(0, 2**16),
+)
+def test_circular_convolution_commutes_with_every_cyclic_shift(h, w, r, dy, dx, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((h, w))
+    k = rng.standard_normal((2 * r + 1, 2 * r + 1))
+    # the library's convolution is the brute-force one ...
+    y = conv2d(x[None, None], k[None, None], padding=r, padding_mode="circular")[0, 0]
+    np.testing.assert_allclose(y, brute_circular_correlation(x, k), atol=1e-12)
+    # ... and it commutes with the shift (brute force on both sides, then the measure)
+    left = brute_circular_correlation(np.roll(x, (dy, dx), (0, 1)), k)
+    np.testing.assert_allclose(left, np.roll(y, (dy, dx), (0, 1)), atol=1e-12)
+    f = lambda a: conv2d(a, k[None, None], padding=r, padding_mode="circular")  # noqa: E731
+    assert E.equivariance_error(f, x[None], (dy, dx)) < 1e-12
+
+
+@given(seed=st.integers(0, 2**16), dy=st.integers(-5, 5), dx=st.integers(-5, 5))
+def test_a_stack_with_biases_and_relus_commutes_with_cyclic_shifts(seed, dy, dx):
+    rng = np.random.default_rng(seed)
+    w1, b1 = rng.standard_normal((3, 1, 3, 3)), rng.standard_normal(3)
+    w2, b2 = rng.standard_normal((2, 3, 3, 3)), rng.standard_normal(2)
+
+    def net(a):
+        a = np.maximum(conv2d(a, w1, b1, padding=1, padding_mode="circular"), 0)
+        return np.tanh(conv2d(a, w2, b2, padding=1, padding_mode="circular"))
+
+    x = rng.standard_normal((1, 6, 5))
+    assert E.equivariance_error(net, x, (dy, dx)) < 1e-12
+
+
+def test_a_locally_connected_layer_is_not_equivariant_but_its_tied_version_is():
+    from cnnlib import LocallyConnected2d
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 1, 8, 8)
+    conv = torch.nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    free = LocallyConnected2d(1, 1, 3, (8, 8), padding=1, bias=False)
+    tied = LocallyConnected2d.from_conv(conv, (8, 8))
+    inside = ~E.border_band((8, 8), 3, 2)
+    assert E.equivariance_error(tied, x, 2, mode="zeros", mask=inside) < 1e-6
+    assert E.equivariance_error(free, x, 2, mode="zeros", mask=inside) > 0.05
+
+
+# --------------------------------------------------------------------------
+# zero padding: the border band, predicted and brute-forced
+# --------------------------------------------------------------------------
+
+
+def test_border_band_by_hand():
+    # n = 6, k = 3 (r = 1), shift 2: x = [a b c d e f] -> [0 0 a b c d].
+    # column 1: f(Sx)[1] = k2*a, (S f x)[1] = 0 (zero filled); column 5: f(Sx)[5] lacks k2*e.
+    band = E.border_band((1, 6), (1, 3), 2)
+    np.testing.assert_array_equal(band[0], [False, True, False, False, False, True])
+    # shift -1 mirrors it: columns 0 (border) and 5 (just after the content ends)
+    band = E.border_band((1, 6), (1, 3), -1)
+    np.testing.assert_array_equal(band[0], [True, False, False, False, False, True])
+    assert not E.border_band((4, 4), 3, 0).any()
+    # width r + min(d, r)
+    for d in range(1, 6):
+        assert E.border_band((1, 30), (1, 7), d)[0].sum() == 3 + min(d, 3)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 7])
+@pytest.mark.parametrize("shift", [(0, 1), (0, 2), (0, 4), (0, -3), (3, 0), (2, -5), (0, 9), (0, 12), (-1, 1)])
+def test_border_band_is_exactly_where_equivariance_fails(k, shift):
+    rng = np.random.default_rng(k)
+    x = rng.uniform(0.5, 1.5, size=(1, 1, 10, 12))  # no zeros: every leak shows
+    kernel = rng.uniform(0.5, 1.5, size=(1, 1, k, k))  # every weight non-zero (and positive: no cancellation)
+
+    def f(a):
+        return conv2d(a, kernel, padding=k // 2)
+
+    errors = E.equivariance_error_map(f, x, shift, mode="zeros")[0, 0]
+    np.testing.assert_array_equal(errors > 1e-12, E.border_band((10, 12), k, shift))
+
+
+def test_border_band_needs_an_odd_kernel():
+    with pytest.raises(ValueError, match="odd"):
+        E.border_band((5, 5), 4, 1)
+
+
+def test_padding_errors_on_a_small_image():
+    image = E.chapter_image(side=32)
+    out = E.padding_errors(image, E.chapter_kernel(3), shifts=range(0, 5))
+    assert np.all(out["circular"] < 1e-12)
+    assert np.all(out["zeros_interior"] == 0)
+    assert np.all(out["zeros"][1:] > 0.01)
+    np.testing.assert_array_equal(out["band_predicted"], [0, 2, 2, 2, 2])
+    np.testing.assert_array_equal(out["band_measured"], out["band_predicted"])
+
+
+# --------------------------------------------------------------------------
+# stride and pooling
+# --------------------------------------------------------------------------
+
+
+def test_subsampling_by_hand():
+    # keep every second pixel: [1 0 0 0] -> [1 0]; shifted by 1 -> [0 1 0 0] -> [0 0]: no shift of [1 0] gives it
+    x = np.array([[1.0, 0.0, 0.0, 0.0]])
+
+    def sub(a):
+        return a[..., ::2]
+
+    err, out_shift = E.strided_equivariance_error(sub, x, 1, 2)
+    assert err == 1.0
+    err, out_shift = E.strided_equivariance_error(sub, x, 2, 2)
+    assert (err, out_shift) == (0.0, (0, 1))
+
+
+@pytest.mark.parametrize("d", range(0, 7))
+def test_stride_two_convolution_is_equivariant_to_even_shifts_only(d):
+    rng = np.random.default_rng(0)
+    x, k = rng.standard_normal((1, 12, 12)), rng.standard_normal((1, 1, 3, 3))
+
+    def f(a):
+        return conv2d(a, k, stride=2, padding=1, padding_mode="circular")
+
+    err, (ody, odx) = E.strided_equivariance_error(f, x, d, 2)
+    if d % 2 == 0:
+        assert err < 1e-12 and (ody, odx) == (0, d // 2)
+    else:
+        assert err > 0.05
+
+
+def test_strided_error_is_cyclic_only():
+    with pytest.raises(ValueError, match="circular"):
+        E.strided_equivariance_error(lambda a: a, np.ones((2, 2)), 1, 1, mode="zeros")
+
+
+@given(seed=st.integers(0, 2**16), dy=st.integers(-9, 9), dx=st.integers(-9, 9))
+def test_global_average_pooling_is_invariant_to_cyclic_shifts(seed, dy, dx):
+    x = np.random.default_rng(seed).standard_normal((3, 5, 7))
+    assert E.invariance_error(global_avg_pool2d, x, (dy, dx)) < 1e-12
+
+
+def test_pooling_errors_shapes_and_global_pool():
+    features = E.relu_features(E.chapter_image(side=32), E.chapter_kernel(3))
+    out = E.pooling_errors(features, {"gap": global_avg_pool2d, "max2": lambda f: max_pool2d(f, 2)}, range(3))
+    assert set(out) == {"gap", "gap_unchanged", "max2", "max2_unchanged"}
+    assert np.all(out["gap"] < 1e-12) and out["max2"][0] == 0 and out["max2"][1] > 0
+    assert out["max2_unchanged"][0] == 1.0
+
+
+def test_unshared_layers_are_not_equivariant_and_tied_ones_are():
+    errors = E.unshared_errors(side=16, kernel_size=3, shift=1, seed=0)
+    assert errors["fully_connected"] > 0.1 and errors["locally_connected"] > 0.1
+    assert errors["tied"] < 1e-6 and errors["convolution"] < 1e-6
+
+
+def test_stride_errors_zigzag():
+    errors = E.stride_errors(E.chapter_image(side=16), E.chapter_kernel(3), 2, range(6))
+    assert np.all(errors[::2] < 1e-12) and np.all(errors[1::2] > 0.05)
+    np.testing.assert_allclose(errors[1::2], errors[1])
+
+
+# --------------------------------------------------------------------------
+# the converse: a shift-commuting linear map is a circular convolution
+# --------------------------------------------------------------------------
+
+
+@given(h=st.integers(1, 7), w=st.integers(1, 7), seed=st.integers(0, 2**16))
+def test_circular_convolve_matches_the_fft(h, w, seed):
+    rng = np.random.default_rng(seed)
+    x, k = rng.standard_normal((h, w)), rng.standard_normal((h, w))
+    fft = np.fft.ifft2(np.fft.fft2(x) * np.fft.fft2(k)).real
+    np.testing.assert_allclose(E.circular_convolve(x, k), fft, atol=1e-10)
+
+
+def test_impulse_response_recovers_a_circular_convolution_layer():
+    rng = np.random.default_rng(1)
+    k = rng.standard_normal((1, 1, 3, 3))
+
+    def layer(a):
+        return conv2d(a[None, None], k, padding=1, padding_mode="circular")[0, 0]
+
+    kernel = E.impulse_response(layer, (5, 6))
+    # by hand: the response to a pixel at (0, 0) is the flipped 3x3 kernel centred at (0, 0), wrapped
+    expected = np.zeros((5, 6))
+    for u in range(3):
+        for v in range(3):
+            expected[(1 - u) % 5, (1 - v) % 6] = k[0, 0, u, v]
+    np.testing.assert_allclose(kernel, expected)
+    x = rng.standard_normal((5, 6))
+    np.testing.assert_allclose(E.circular_convolve(x, kernel), layer(x), atol=1e-12)
+
+
+def test_impulse_response_does_not_describe_a_map_that_does_not_commute():
+    rng = np.random.default_rng(2)
+    matrix = rng.standard_normal((20, 20))
+
+    def dense(a):
+        return (matrix @ a.ravel()).reshape(a.shape)
+
+    x = rng.standard_normal((4, 5))
+    assert E.equivariance_error(dense, x, 1) > 0.1
+    assert np.abs(E.circular_convolve(x, E.impulse_response(dense, (4, 5))) - dense(x)).max() > 0.1
+
+
+def test_circular_convolve_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match="same shape"):
+        E.circular_convolve(np.ones((3, 3)), np.ones((3, 4)))
+
+
+# --------------------------------------------------------------------------
+# blur pooling
+# --------------------------------------------------------------------------
+
+
+def test_binomial_filters_by_hand():
+    np.testing.assert_array_equal(E.binomial_filter(1).numpy(), [[1.0]])
+    np.testing.assert_allclose(E.binomial_filter(3).numpy() * 16, [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    row = np.array([1, 4, 6, 4, 1]) / 16
+    np.testing.assert_allclose(E.binomial_filter(5).numpy(), np.outer(row, row), rtol=1e-6)
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_blur_pool_matches_scipy(size):
+    x = torch.randn(2, 3, 9, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    got = E.blur_pool2d(x, size, 2, "circular")
+    k = E.binomial_filter(size).double().numpy()
+    expected = np.stack([[ndimage.correlate(c, k, mode="wrap")[::2, ::2] for c in img] for img in x.numpy()])
+    np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)
+    assert got.shape == (2, 3, 5, 4)
+
+
+@pytest.mark.parametrize("d", range(0, 6))
+def test_blur_pool_is_equivariant_to_even_shifts(d):
+    x = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    err, _ = E.strided_equivariance_error(lambda a: E.blur_pool2d(a), x, (d, d), 2)
+    assert (err < 1e-12) == (d % 2 == 0)
+
+
+def test_max_blur_pool_is_max_then_blur():
+    x = torch.randn(1, 2, 6, 6, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    rolled = [torch.roll(x, (-a, -b), (2, 3)) for a in (0, 1) for b in (0, 1)]
+    maxed = torch.stack(rolled).amax(0)  # max over the window [i, i+1] x [j, j+1], wrapped
+    np.testing.assert_allclose(E.MaxBlurPool2d(2, 2)(x).numpy(), E.blur_pool2d(maxed).numpy(), atol=1e-12)
+
+
+def test_blur_pool_refuses_arrays_and_bad_modes():
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        E.blur_pool2d(np.ones((1, 1, 4, 4)))
+    with pytest.raises(ValueError, match="padding_mode"):
+        E.blur_pool2d(torch.ones(1, 1, 4, 4), padding_mode="mirror")
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        E.blur_pool2d(torch.ones(4, 4))
+
+
+# --------------------------------------------------------------------------
+# the small CNN and its predictions under shifts
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_small_cnn_is_exactly_invariant_to_shifts_by_its_total_stride(antialias):
+    torch.manual_seed(0)
+    model = E.small_cnn(antialias=antialias, width=4).eval()
+    x = torch.rand(3, 1, 16, 16, dtype=torch.float32)
+    with torch.no_grad():
+        base = model(x)
+        assert model(x).shape == (3, 10)
+        for d in (4, 8, -4):
+            torch.testing.assert_close(model(torch.roll(x, (d, d), (2, 3))), base, atol=1e-5, rtol=1e-5)
+        assert (model(torch.roll(x, 1, 3)) - base).abs().max() > 1e-4
+
+
+class PositionModel(torch.nn.Module):
+    """Predicts the column of the brightest pixel of a 1-row image: moves with every shift."""
+
+    def forward(self, x):
+        return x.flatten(1)
+
+
+def test_shift_report_by_hand():
+    images = torch.zeros(4, 1, 1, 10)
+    images[:, 0, 0, 2] = 1.0  # every image lit at column 2: predicted class 2
+    labels = np.array([2, 2, 2, 3])
+    report = E.shift_report(PositionModel(), images, labels, [0, 1, -2])
+    np.testing.assert_array_equal(report["accuracy"], [0.75, 0.25, 0.0])
+    np.testing.assert_array_equal(report["changed"], [0.0, 1.0, 1.0])
+
+
+def test_consistency_of_an_invariant_and_of_a_position_model():
+    images = torch.zeros(3000, 1, 1, 16)
+    images[:, 0, 0, 8] = 1.0
+
+    class Constant(torch.nn.Module):
+        def forward(self, x):
+            return x.mean(dim=(1, 2, 3))[:, None] * torch.arange(3.0)
+
+    assert E.consistency(Constant(), images, 3) == 1.0
+    assert E.consistency(PositionModel(), images, 0) == 1.0
+    # two shifts agree only when their column offsets are equal: probability 1 / 7 for offsets in [-3, 3]
+    assert abs(E.consistency(PositionModel(), images, 3) - 1 / 7) < 0.03
+
+
+def test_shift_report_refuses_mismatched_labels():
+    with pytest.raises(ValueError, match="labels"):
+        E.shift_report(PositionModel(), torch.zeros(2, 1, 1, 4), np.zeros(3), [0])
+
+
+def test_shift_experiment_structure_and_exact_invariance_at_the_total_stride():
+    # one epoch: the networks are poor, but the theorem does not care how well they were trained
+    out = E.shift_experiment(canvas_size=16, max_shift=4, epochs=1, seed=0)
+    assert out["shifts"] == [0, 1, 2, 3, 4]
+    assert set(out["reports"]) == {"max pool", "blur pool", "flatten"}
+    assert out["n_train"] + out["n_test"] == 1797
+    for name in ("max pool", "blur pool"):
+        assert out["reports"][name]["changed"][0] == 0 and out["reports"][name]["changed"][4] == 0
+        assert not out["models"][name].training
+    with pytest.raises(ValueError, match="off a canvas"):
+        E.shift_experiment(canvas_size=16, max_shift=5)
+
+
+def test_recalibrated_batch_norm_holds_the_exact_statistics():
+    torch.manual_seed(0)
+    model = E.small_cnn(width=2, batch_norm=True)
+    x = torch.rand(50, 1, 16, 16)
+    E.recalibrate_batch_norm(model, x)
+    first_norm = model[1]
+    with torch.no_grad():
+        pre = model[0](x)
+    torch.testing.assert_close(first_norm.running_mean, pre.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(first_norm.running_var, pre.var(dim=(0, 2, 3), unbiased=True))
+    assert not model.training and first_norm.momentum == 0.1
+
+
+def test_small_cnn_refuses_bad_heads_and_sizes():
+    with pytest.raises(ValueError, match="head"):
+        E.small_cnn(head="max")
+    with pytest.raises(ValueError, match="divisible by 4"):
+        E.small_cnn(head="flatten", input_size=18)
+
+
+# --------------------------------------------------------------------------
+# the chapter's figures and widget (cnnlib.shift_widget)
+# --------------------------------------------------------------------------
+
+
+def test_shift_panels_agree_with_the_measures():
+    from cnnlib.shift_widget import shift_panels
+
+    image = E.chapter_image(side=16)[0]
+    kernel = E.chapter_kernel(3)[0, 0]
+    circ = shift_panels(image, kernel, 2, "circular")
+    assert circ["error"].max() < 1e-12 and not circ["band"].any()
+    np.testing.assert_array_equal(circ["shifted"], np.roll(image, 2, axis=1))
+    zero = shift_panels(image, kernel, 2, "zeros")
+    np.testing.assert_array_equal(zero["band"], E.border_band((16, 16), 3, 2))
+    np.testing.assert_array_equal(zero["error"] > 0, zero["band"])
+    with pytest.raises(ValueError, match="odd"):
+        shift_panels(image, np.ones((2, 2)), 1)
+    with pytest.raises(ValueError, match="padding_mode"):
+        shift_panels(image, kernel, 1, "reflect")
+
+
+def test_figures_and_widget_build():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import ipywidgets
+    import matplotlib.pyplot as plt
+
+    from cnnlib.shift_widget import errors_figure, shift_figure, shift_report_figure, shift_widget
+
+    image, kernel = E.chapter_image(side=16)[0], E.chapter_kernel(3)[0, 0]
+    fig = shift_figure(image, kernel, 1)
+    assert len([ax for ax in fig.axes if ax.images]) == 8
+    plt.close(fig)
+    fig = errors_figure(range(3), [("a", "error", {"x": [0, 1, 2], "y": [0, 0, 0]})])
+    assert [line.get_label() for line in fig.axes[0].lines] == ["x", "y"]
+    plt.close(fig)
+    report = {"accuracy": np.array([1.0, 0.5]), "changed": np.array([0.0, 0.5])}
+    fig = shift_report_figure([0, 1], {"m": report})
+    assert len(fig.axes) == 2
+    plt.close(fig)
+    widget = shift_widget(image, kernel, max_shift=3)
+    assert isinstance(widget, ipywidgets.interactive)
+    plt.close("all")
