@@ -472,6 +472,92 @@ for _id, (_quote, _claimed, _expected) in _INCEPTION.items():
     claim(_id, "004", _quote, _claimed, "05_one_by_one", _expected)(lambda _id=_id: _inception_row(_id))
 
 
+# --- qualitative claims settled by measurement (chapters 3 and 6) --------------------
+
+@claim("S3-equivariance", "003", "f(g(I)) = g(f(I)) … 向右移动 l 像素, 满足 I'(x,y)=I(x-1,y)", "theorem",
+       "03_equivariance", "misleading")
+def _():
+    from cnnlib.equivariance import padding_errors, stride_errors
+
+    pad = padding_errors(shifts=range(0, 4))
+    strided = stride_errors(shifts=range(0, 4))
+    exact = float(pad["circular"].max()) < 1e-12 and float(pad["zeros_interior"].max()) == 0.0
+    broken = float(pad["zeros"].max()) > 0.01 and float(strided[1::2].min()) > 0.01
+    if not exact:
+        return Finding("circular convolution does not commute with cyclic shifts", "wrong")
+    return Finding(f"circular padding, stride 1: error {pad['circular'].max():.1e}; zero padding: "
+                   f"{pad['zeros'].max():.2f} (all in the border band); stride 2, odd shifts: "
+                   f"{strided[1::2].min():.2f}", "misleading" if broken else "holds",
+                   "exact only for cyclic shifts and stride 1, which the source does not say; and its example "
+                   "I'(x, y) = I(x-1, y) is a shift by one pixel, not by l")
+
+
+@claim("S2-pool-redundant", "002", "3x3 Feature Map … 3x3 Max pooling 后并没有对探测产生影响", "qualitative",
+       "03_equivariance", "holds approximately")
+def _():
+    import numpy as np
+
+    from cnnlib.equivariance import pooling_errors, relu_features
+    from cnnlib.pool import max_pool2d
+
+    features = relu_features()
+    errors = pooling_errors(features, {"max": lambda f: max_pool2d(f[None], 3)[0]}, shifts=range(0, 3))
+    kept = errors["max_unchanged"]
+    # the source's own example: one strong response in a 3x3 map survives 3x3 max pooling
+    example = np.array([[[0.0, 1, 0], [0, 3, 1], [0, 1, 0]]])
+    survives = max_pool2d(example[None], 3)[0].item() == example.max()
+    verdict = "holds approximately" if survives and 0 < kept[1] < 1 else "wrong"
+    return Finding(f"the peak survives pooling; under a 1-pixel shift {kept[1]:.0%} of pooled detections "
+                   f"keep their value, {kept[2]:.0%} under 2 pixels", verdict,
+                   "the detection survives but its position inside the window is lost, so pooling is only "
+                   "approximately invariant to shifts")
+
+
+@functools.lru_cache(maxsize=1)
+def _shift_experiment():
+    from cnnlib.equivariance import shift_experiment
+
+    return shift_experiment(epochs=3)
+
+
+@claim("S2-one-position", "002", "只需要在训练集中放一张 … 就可以识别出上面所有的", "qualitative",
+       "06_experiments", "misleading")
+def _():
+    r = _shift_experiment()
+    worst = {name: float(rep["accuracy"][1:].min()) for name, rep in r["reports"].items()}
+    at_zero = {name: float(rep["accuracy"][0]) for name, rep in r["reports"].items()}
+    shifts = r["shifts"][-1]
+    sharing_alone_fails = worst["flatten"] < 0.5 * at_zero["flatten"]
+    pooling_helps = worst["blur pool"] > 0.9 * at_zero["blur pool"]
+    verdict = "misleading" if sharing_alone_fails and pooling_helps else "holds" if not sharing_alone_fails else "wrong"
+    return Finding(f"trained at one position, worst accuracy over shifts of 1–{shifts} pixels: "
+                   + ", ".join(f"{name} {acc:.0%}" for name, acc in worst.items()), verdict,
+                   "sharing alone does not do it (a network that flattens its feature maps fails); global "
+                   "pooling, best with a blur before downsampling, does, for shifts only, not for sizes")
+
+
+@claim("S2-overfit", "002", "局部连接+权值共享 … 学习能力并没有实质的降低, 避免过拟合", "qualitative",
+       "06_experiments", "holds")
+def _():
+    from cnnlib.experiments import sample_efficiency
+
+    sizes = (50, 400)
+    r = sample_efficiency(sizes=sizes, seeds=(0,), progress=False)
+    test = {k: [a[0] for a in v] for k, v in r["accuracy"].items()}
+    train = {k: [a[0] for a in v] for k, v in r["train_accuracy"].items()}
+    conv_best = all(test["convolutional"][i] > max(test[k][i] for k in test if k != "convolutional")
+                    for i in range(len(sizes)))
+    gaps = {k: train[k][0] - test[k][0] for k in test}
+    return Finding(f"test accuracy with {sizes[0]} / {sizes[1]} training digits: "
+                   + ", ".join(f"{k} {a[0]:.0%} / {a[1]:.0%}" for k, a in test.items())
+                   + f"; train−test gap at {sizes[0]}: "
+                   + ", ".join(f"{k} {g:.0%}" for k, g in gaps.items()),
+                   "holds" if conv_best else "wrong",
+                   f"a reduced run of chapter 6's experiment (one seed); the convolutional network has "
+                   f"{r['parameters']['convolutional']:,} parameters against "
+                   f"{r['parameters']['fully connected']:,} fully connected")
+
+
 # --- evaluation ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -498,8 +584,15 @@ def evaluate(claim_id):
 
 
 def evaluate_all():
-    """Every claim of the registry, computed, in registry order."""
-    return [evaluate(claim_id) for claim_id in REGISTRY]
+    """Every claim of the registry, computed, in registry order (torch on one thread, as in the chapters)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return [evaluate(claim_id) for claim_id in REGISTRY]
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _table(rows):

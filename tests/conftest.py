@@ -6,7 +6,12 @@ the same examples on every run, a few hundred per property.
 
 import os
 
+import torch
 from hypothesis import HealthCheck, settings
+
+# One thread for torch, as in the chapters and the benchmark: on a shared 2-core
+# machine more threads only contend (tiny training steps were 10x slower).
+torch.set_num_threads(1)
 
 settings.register_profile(
     "ci",

@@ -1,0 +1,71 @@
+"""The claims audit is complete and its verdicts are pinned."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnlib import claims
+
+HERE = Path(__file__).resolve().parent
+INVENTORY = HERE / "fixtures" / "claims_inventory.md"
+SHARED_INVENTORY = HERE.parent.parent / "shared" / "claims.md"
+
+
+def inventory_ids(path):
+    return re.findall(r"^\| (S\d-[\w-]+) \|", path.read_text(), flags=re.M)
+
+
+def test_the_inventory_is_read():
+    assert len(inventory_ids(INVENTORY)) >= 50
+
+
+@pytest.mark.skipif(not SHARED_INVENTORY.exists(), reason="shared/claims.md is not beside this checkout")
+def test_the_vendored_inventory_is_current():
+    assert inventory_ids(SHARED_INVENTORY) == inventory_ids(INVENTORY)
+
+
+def test_every_claim_of_the_inventory_is_in_the_registry():
+    missing = [i for i in inventory_ids(INVENTORY) if i not in claims.REGISTRY]
+    assert not missing, f"claims without a computation: {missing}"
+
+
+@pytest.mark.parametrize("claim_id", list(claims.REGISTRY))
+def test_verdict_is_the_expected_one(claim_id):
+    row = claims.evaluate(claim_id)
+    assert row.verdict == row.expected, (
+        f"{claim_id}: the computation now says {row.verdict!r} ({row.computed}; {row.note}) "
+        f"but the registry expects {row.expected!r}: update the registry and the chapter's prose"
+    )
+    assert row.computed and row.quote and row.claimed
+
+
+def test_registry_rejects_bad_verdicts():
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        claims.Finding("1", "true")
+    with pytest.raises(ValueError, match="expected verdict"):
+        claims.claim("X", "000", "q", "1", "intro", "right")
+
+
+def test_compare_by_hand():
+    assert claims.compare(10, 10).verdict == "holds"
+    approx = claims.compare(60_000, 59_733)
+    assert approx.verdict == "holds approximately" and "0.45%" in approx.note
+    assert claims.compare(854, 271).verdict == "wrong"
+
+
+def test_command_line_json():
+    out = subprocess.run([sys.executable, "-m", "cnnlib.claims", "--json", "S1-full", "S0-compute"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = json.loads(out)
+    assert [r["id"] for r in rows] == ["S1-full", "S0-compute"]
+    for r in rows:
+        assert {"id", "source", "claimed", "computed", "verdict"} <= set(r)
+
+
+def test_command_line_rejects_unknown_ids():
+    result = subprocess.run([sys.executable, "-m", "cnnlib.claims", "S9-nothing"], capture_output=True, text=True)
+    assert result.returncode != 0 and "unknown claim id" in result.stderr
