@@ -124,6 +124,26 @@ def build(kind, seed=0, **options):
     return BUILDERS[kind](seed=seed, **options)
 
 
+def tied_locally_connected(conv_net, canvas_size=16, kernel_size=3, pool=2, padding=0):
+    """A locally connected network that computes exactly what ``conv_net`` computes.
+
+    ``conv_net`` is a network from :func:`convolutional` with this geometry.
+    Every position of every ``LocallyConnected2d`` gets a copy of the
+    corresponding convolution's kernels and biases
+    (``LocallyConnected2d.from_conv``), the classifier is copied as it is.
+    The copies are independent parameters: training would untie them.
+    """
+    channels = (conv_net[0].out_channels, conv_net[3].out_channels)
+    local = locally_connected(canvas_size, channels, kernel_size, pool, padding, conv_net[-1].out_features)
+    with torch.no_grad():
+        for i in (0, 3):
+            copy = LocallyConnected2d.from_conv(conv_net[i], local[i].input_size)
+            local[i].weight.copy_(copy.weight)
+            local[i].bias.copy_(copy.bias)
+        local[-1].load_state_dict(conv_net[-1].state_dict())
+    return local
+
+
 def count_parameters(model):
     """Number of trainable numbers in ``model`` (every element of every parameter tensor)."""
     if not isinstance(model, nn.Module):

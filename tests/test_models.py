@@ -65,14 +65,17 @@ def test_geometry_and_shapes():
 def test_locally_connected_with_tied_weights_is_the_convolutional_network():
     """Same geometry: copying the convolution's kernels to every position gives the same function."""
     conv = models.convolutional(seed=3)
-    local = models.locally_connected(seed=4)
-    with torch.no_grad():
-        for i in (0, 3):
-            tied = LocallyConnected2d.from_conv(conv[i], local[i].input_size)
-            local[i].weight.copy_(tied.weight)
-            local[i].bias.copy_(tied.bias)
-        local[7].load_state_dict(conv[7].state_dict())
+    local = models.tied_locally_connected(conv)
     x = torch.rand(5, 1, 16, 16)
+    torch.testing.assert_close(local(x), conv(x), rtol=1e-5, atol=1e-5)
+    # the oracle by hand: position (i, j) of the first layer is the convolution's kernel there
+    first = local[0]
+    for i, j in [(0, 0), (5, 9), (13, 13)]:
+        torch.testing.assert_close(first.weight[i, j], conv[0].weight)
+    # other geometry, other channels
+    conv = models.convolutional(canvas_size=12, channels=(3, 5), kernel_size=2, padding=1, seed=0)
+    local = models.tied_locally_connected(conv, canvas_size=12, kernel_size=2, padding=1)
+    x = torch.rand(2, 1, 12, 12)
     torch.testing.assert_close(local(x), conv(x), rtol=1e-5, atol=1e-5)
     assert [type(m) for m in conv] == [
         nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Conv2d, nn.ReLU, nn.AdaptiveAvgPool2d, nn.Flatten, nn.Linear

@@ -1,0 +1,93 @@
+"""cnnlib.experiments on tiny configurations: shapes, determinism, the cache, and hand-made results."""
+
+import numpy as np
+import pytest
+
+from cnnlib import data, experiments
+
+TINY = {"steps": 3, "min_epochs": 1, "batch_size": 32}
+
+
+def test_epochs_for_by_hand():
+    assert experiments.epochs_for(50, steps=100, batch_size=64) == 100  # one step per epoch
+    assert experiments.epochs_for(128, steps=100, batch_size=64) == 50
+    assert experiments.epochs_for(1257, steps=100, batch_size=64, min_epochs=10) == 10  # 20 steps per epoch
+    assert experiments.epochs_for(10_000, steps=1, batch_size=64) == 1
+
+
+def test_standardize_uses_the_given_statistics():
+    x = np.array([[0.0, 1.0], [2.0, 3.0]])
+    stats = experiments.pixel_stats(x)
+    assert stats == pytest.approx((1.5, np.sqrt(1.25)))
+    z = experiments.standardize(x, stats)
+    assert z.dtype == np.float32 and z.mean() == pytest.approx(0) and z.std() == pytest.approx(1)
+
+
+def test_sample_efficiency_tiny_is_deterministic_and_cached(tmp_path):
+    args = dict(sizes=(20, 40), seeds=(0, 1), kinds=("fully connected", "convolutional"), progress=False, **TINY)
+    first = experiments.sample_efficiency(**args)
+    assert first["sizes"] == [20, 40] and first["kinds"] == ["fully connected", "convolutional"]
+    for kind in first["kinds"]:
+        acc = np.asarray(first["accuracy"][kind])
+        assert acc.shape == (2, 2) and np.all((0 <= acc) & (acc <= 1))
+    experiments._TRAINED.clear()  # retrain from scratch: same numbers
+    assert experiments.sample_efficiency(**args) == first
+    cached = experiments.sample_efficiency(cache=tmp_path, **args)
+    assert cached == first and len(list(tmp_path.glob("sample_efficiency-*.json"))) == 1
+    assert experiments.sample_efficiency(cache=tmp_path, **args) == first  # read back from JSON
+    path = next(tmp_path.glob("sample_efficiency-*.json"))
+    path.write_text(path.read_text().replace('"sizes": [20, 40]', '"sizes": [0, 0]'))
+    assert experiments.sample_efficiency(cache=tmp_path, **args)["sizes"] == [0, 0]  # the file is what is read
+    assert experiments.sample_efficiency(cache=tmp_path, refresh=True, **args) == first  # recomputed, rewritten
+    assert experiments.sample_efficiency(cache=tmp_path, **args) == first
+    with pytest.raises(ValueError, match="sizes"):
+        experiments.sample_efficiency(sizes=(5000,), seeds=(0,), progress=False, **TINY)
+
+
+def test_translation_tiny_shapes_and_positions():
+    result = experiments.translation("center", kinds=("fully connected",), test_size=20, progress=False, **TINY)
+    assert result["positions"] == list(range(9)) and result["center"] == 4
+    acc = np.asarray(result["accuracy"]["fully connected"])
+    assert acc.shape == (9, 9) and result["test_size"] == 20
+    shifts, curve = experiments.shift_curve(result, "fully connected", "vertical")
+    np.testing.assert_array_equal(shifts, np.arange(-4, 5))
+    np.testing.assert_array_equal(curve, acc[:, 4])
+
+
+def test_trained_networks_are_reused_with_identical_inputs():
+    x, y = data.digits_on_canvas(canvas_size=16, scale=1)
+    x = experiments.standardize(x[:64], experiments.pixel_stats(x[:64]))
+    a = experiments.train_network("convolutional", x, y[:64], seed=0, **TINY)
+    size = len(experiments._TRAINED)
+    b = experiments.train_network("convolutional", x, y[:64], seed=0, **TINY)
+    assert len(experiments._TRAINED) == size and a is not b
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+    experiments.train_network("convolutional", x, y[:64], seed=1, **TINY)
+    assert len(experiments._TRAINED) == size + 1
+
+
+def hand_made_result():
+    """A translation result whose curves are known: accuracy 1 at the centre, chance elsewhere, except one side."""
+    acc = np.full((5, 5), 0.1)
+    acc[2, :] = [0.1, 0.5, 1.0, 0.1, 0.1]  # horizontal: chance at |shift| 1 on the right only, both at 2
+    acc[:, 2] = [0.9, 0.9, 1.0, 0.9, 0.9]  # vertical: never falls
+    return {"kinds": ["k"], "positions": list(range(5)), "center": 2, "accuracy": {"k": acc.tolist()}}
+
+
+def test_first_shift_below_by_hand():
+    result = hand_made_result()
+    assert experiments.first_shift_below(result, "k", 0.2, "horizontal") == 2
+    assert experiments.first_shift_below(result, "k", 0.5, "horizontal") == 1
+    assert experiments.first_shift_below(result, "k", 0.2, "vertical") is None
+    with pytest.raises(ValueError, match="axis"):
+        experiments.shift_curve(result, "k", "diagonal")
+
+
+def test_mean_and_spread_by_hand():
+    result = {"kinds": ["k"], "accuracy": {"k": [[0.2, 0.4], [0.5, 0.5]]}}
+    mean, std, low, high = experiments.mean_and_spread(result)["k"]
+    np.testing.assert_allclose(mean, [0.3, 0.5])
+    np.testing.assert_allclose(std, [0.1, 0.0])
+    np.testing.assert_allclose(low, [0.2, 0.5])
+    np.testing.assert_allclose(high, [0.4, 0.5])
