@@ -1,0 +1,1 @@
+"""Graded homework: otter-grader assignments built from homework/hw*.md (see README.md)."""
