@@ -15,6 +15,10 @@ all: book
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -r requirements.txt
+	@# rfc3987-syntax comes in through an optional extra (jupyter-events ->
+	@# jsonschema[format-nongpl]); jsonschema only uses it when present, and
+	@# importing it builds dozens of parsers: ~2 s in every notebook kernel.
+	$(BIN)/python -m pip uninstall -y rfc3987-syntax
 	@# JupyterLab opens the chapters (MyST .md) as notebooks by default
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp .jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
