@@ -25,8 +25,6 @@ Images are 2-D arrays ``(H, W)`` (rows, columns) throughout; kernels are 2-D
 weights costs ``k`` multiplications and ``k - 1`` additions per output pixel.
 """
 
-import time
-from contextlib import contextmanager
 from fractions import Fraction
 
 import numpy as np
@@ -35,6 +33,7 @@ import torch
 from cnnlib.conv import conv2d
 from cnnlib.matrix import conv2d_as_matrix
 from cnnlib.shapes import check_int, conv_output_size, pair
+from cnnlib.timing import median_time, single_thread, time_side_by_side  # noqa: F401 (re-exported)
 
 __all__ = [
     "VERTICAL_EDGE",
@@ -331,82 +330,6 @@ def caption_audit(height=PHOTO_SIZE[0], width=PHOTO_SIZE[1]):
 # --------------------------------------------------------------------------
 # Timing
 # --------------------------------------------------------------------------
-
-
-def _check_callable(name, fn):
-    if not callable(fn):
-        raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
-    return fn
-
-
-def _calls_per_run(fn, min_time):
-    """Smallest ``number`` in 1, 2, 5, 10, 20, ... such that ``number`` calls take at least ``min_time``."""
-    number = 1
-    for factor in [2, 2.5, 2] * 20:
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        if time.perf_counter() - start >= min_time:
-            return number
-        number = int(number * factor)
-    return number
-
-
-def _run(fn, number):
-    start = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - start) / number
-
-
-def median_time(fn, repeat=7, min_time=0.01):
-    """Median, over ``repeat`` runs, of the seconds one call ``fn()`` takes.
-
-    Each run calls ``fn`` ``number`` times in a row, with ``number`` chosen
-    (1, 2, 5, 10, ...) so that a run lasts at least ``min_time`` seconds; the
-    median ignores runs slowed down by other work on the machine.
-    """
-    return time_side_by_side({"fn": fn}, repeat, min_time)["fn"]
-
-
-def time_side_by_side(functions, repeat=7, min_time=0.01):
-    """Median seconds per call of each function of ``functions`` (a dict name -> callable).
-
-    The runs are interleaved (run 1 of every function, then run 2, ...), so
-    load from elsewhere on the machine falls on all of them alike. Returns a
-    dict name -> median seconds, in the same order.
-    """
-    if not isinstance(functions, dict) or not functions:
-        raise TypeError("functions must be a non-empty dict name -> callable")
-    repeat = check_int("repeat", repeat, 1)
-    if not min_time >= 0:
-        raise ValueError(f"min_time must be >= 0, got {min_time!r}")
-    for name, fn in functions.items():
-        _check_callable(f"functions[{name!r}]", fn)
-    numbers = {name: _calls_per_run(fn, min_time) for name, fn in functions.items()}  # also warms up
-    times = {name: [] for name in functions}
-    for _ in range(repeat):
-        for name, fn in functions.items():
-            times[name].append(_run(fn, numbers[name]))
-    return {name: float(np.median(t)) for name, t in times.items()}
-
-
-@contextmanager
-def single_thread():
-    """Run NumPy/SciPy (BLAS) and torch on one thread inside the block, then restore.
-
-    Every contender gets the same single core, which makes the comparison
-    fair and the timings steadier on a shared machine.
-    """
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 METHODS = ("cnnlib conv2d", "torch conv2d", "sparse matrix", "dense matrix")

@@ -30,6 +30,7 @@ from cnnlib import counting
 from cnnlib.conv import conv2d, conv2d_backward
 from cnnlib.layers import ChannelSharedConv2d, LocallyConnected2d
 from cnnlib.shapes import check_int, conv_output_size, pair
+from cnnlib.timing import time_side_by_side
 
 __all__ = [
     "SOURCE002_IMAGE",
@@ -321,35 +322,11 @@ def flip_experiment(image, kernel):
 
 
 def median_times(contenders, rounds=5, min_seconds=0.01):
-    """Median seconds per call of each ``{name: fn}``.
+    """Median seconds per call of each ``{name: fn}``, timed in interleaved rounds.
 
-    Each function is first called once (warm-up) and the number of calls per
-    measurement is doubled until a measurement takes ``min_seconds``. Then
-    the contenders are timed in turn, round after round (interleaved, so a
-    noisy neighbour slows all of them alike), and the median is returned.
+    :func:`cnnlib.timing.time_side_by_side` with this chapter's defaults.
     """
-    import time
-
-    numbers = {}
-    for name, fn in contenders.items():
-        fn()
-        number = 1
-        while True:
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            if time.perf_counter() - start >= min_seconds:
-                break
-            number *= 2
-        numbers[name] = number
-    samples = {name: [] for name in contenders}
-    for _ in range(check_int("rounds", rounds, 1)):
-        for name, fn in contenders.items():
-            start = time.perf_counter()
-            for _ in range(numbers[name]):
-                fn()
-            samples[name].append((time.perf_counter() - start) / numbers[name])
-    return {name: float(np.median(times)) for name, times in samples.items()}
+    return time_side_by_side(contenders, repeat=check_int("rounds", rounds, 1), min_time=min_seconds)
 
 
 class CostComparison(NamedTuple):
