@@ -1,4 +1,4 @@
-"""Building the book as CI does: forced execution, warnings as errors."""
+"""Building the book as CI does: every page executed (inline mode), warnings as errors."""
 
 import subprocess
 import sys

@@ -1,7 +1,8 @@
 """The book builds, executes every chapter, and a failing cell or warning fails it.
 
-These tests run ``jupyter-book build`` exactly as CI does (forced execution,
-warnings as errors). They take a few minutes: the whole book is executed.
+These tests run ``jupyter-book build`` exactly as CI does (every chapter
+executed by MyST-NB's inline mode, which runs the kernel on every build and
+never reads a cache; warnings as errors). They take a few minutes: the whole book is executed.
 """
 
 import re
@@ -57,10 +58,30 @@ def test_a_sphinx_warning_fails_the_build(tmp_path):
     assert "a-label-that-does-not-exist" in result.stdout + result.stderr
 
 
-def test_ci_configuration_forces_execution_and_raises():
+def test_an_eval_role_shows_the_computed_value(tmp_path):
+    book = tiny_book(tmp_path, "answer_text = f'{6 * 7 * 1000:,}'")
+    page = book / "page.md"
+    page.write_text(page.read_text() + "\nThe answer is {eval}`answer_text`.\n")
+    result = build(book)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "42,000" in (book / "_build" / "html" / "page.html").read_text()
+
+
+def test_a_value_used_before_it_is_computed_fails_the_build(tmp_path):
+    book = tiny_book(tmp_path, "answer_text = '42'")
+    page = book / "page.md"
+    text = page.read_text()
+    page.write_text(text.replace("# A page\n", "# A page\n\nToo early: {eval}`answer_text`.\n"))
+    result = build(book)
+    assert result.returncode != 0
+    assert "answer_text" in result.stdout + result.stderr
+
+
+def test_ci_configuration_executes_inline_and_raises():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     execute = config["execute"]
-    assert execute["execute_notebooks"] == "force"
+    # inline: the kernel runs while each page is parsed ({eval} needs it); no cache is read
+    assert execute["execute_notebooks"] == "inline"
     assert execute["raise_on_error"] is True and execute["allow_errors"] is False
     assert config["only_build_toc_files"] is True
 

@@ -23,7 +23,7 @@ def test_no_typed_numbers_in_prose(chapter):
 
 def test_catches_a_typed_result():
     typed = typed_numbers(FIXTURES / "typed_result.md")
-    assert [t.text for t in typed] == ["1,000,000,000,000"]
+    assert [t.text for t in typed] == ["1,000,000,000,000", "37"]  # 37: prose between two fenced blocks
 
 
 def test_catches_a_typed_result_in_math():
@@ -33,3 +33,8 @@ def test_catches_a_typed_result_in_math():
 
 def test_accepts_glue_setup_sizes_years_figures_and_non_prose():
     assert typed_numbers(FIXTURES / "glued.md") == []
+
+
+def test_catches_a_typed_result_in_a_figure_caption():
+    typed = typed_numbers(FIXTURES / "typed_in_caption.md")
+    assert [t.text for t in typed] == ["1,000,000"]

@@ -1,0 +1,79 @@
+"""cnnlib.live_figure: one redraw per change, intact pictures under concurrent changes."""
+
+import io
+import threading
+
+import ipywidgets as widgets
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnlib.live_figure import LiveFigure, render_png
+
+
+def draw_bar(fig, height, width=1):
+    ax = fig.add_subplot()
+    ax.bar([0], [height], width=width)
+    ax.set_ylim(0, 10)
+    ax.set_title(f"height {height}")
+
+
+def pixels(png):
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_first_picture_is_drawn_once_with_the_initial_values():
+    live = LiveFigure(draw_bar, {"height": widgets.IntSlider(value=4, min=0, max=9)}, figsize=(3, 2), dpi=50)
+    assert live.redraws == 1
+    assert pixels(live.image.value).shape == (100, 150, 3)
+    assert live.image.value == render_png(draw_bar, {"height": 4}, (3, 2), 50)
+
+
+def test_one_change_one_redraw():
+    slider = widgets.IntSlider(value=0, min=0, max=9)
+    live = LiveFigure(draw_bar, {"height": slider}, figsize=(3, 2), dpi=50)
+    for n, value in enumerate([3, 5, 9, 1, 2], start=2):
+        slider.value = value
+        assert live.redraws == n
+        assert live.image.value == render_png(draw_bar, {"height": value}, (3, 2), 50)
+
+
+def test_a_dependent_control_moved_by_constrain_does_not_redraw_twice():
+    height = widgets.IntSlider(value=8, min=0, max=9)
+    width = widgets.FloatSlider(value=0.8, min=0.1, max=1.0)
+
+    def constrain(controls):           # the bar may not be wider than a tenth of its height
+        controls["width"].max = max(0.1, controls["height"].value / 10)
+
+    live = LiveFigure(draw_bar, {"height": height, "width": width}, constrain=constrain, figsize=(3, 2), dpi=50)
+    height.value = 2                   # constrain pulls width down to 0.2: a second change
+    assert width.value == pytest.approx(0.2)
+    assert live.redraws == 2
+    assert live.image.value == render_png(draw_bar, {"height": 2, "width": 0.2}, (3, 2), 50)
+
+
+def test_concurrent_changes_leave_an_intact_up_to_date_picture():
+    slider = widgets.IntSlider(value=0, min=0, max=9)
+    live = LiveFigure(draw_bar, {"height": slider}, figsize=(3, 2), dpi=50)
+    seen = []
+    live.image.observe(lambda change: seen.append(change["new"]), "value")
+    barrier = threading.Barrier(6)
+
+    def move(value):
+        barrier.wait()
+        slider.value = value
+
+    threads = [threading.Thread(target=move, args=(v,)) for v in range(4, 10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen, "no redraw"
+    for png in seen:                   # every picture ever shown decodes completely
+        assert pixels(png).shape == (100, 150, 3)
+    assert live.image.value == render_png(draw_bar, {"height": slider.value}, (3, 2), 50)
+
+
+def test_needs_a_control():
+    with pytest.raises(ValueError, match="control"):
+        LiveFigure(draw_bar, {})
