@@ -5,7 +5,8 @@ shift ``l``, the four maps that decide equivariance: the shifted input
 ``S x``, the features of the shifted input ``f(S x)``, the shifted features
 ``S f(x)`` and their difference. :func:`shift_figure` draws them for circular
 and zero padding (the static figure of the book); :func:`shift_widget` redraws
-them from a slider (in a running notebook). :func:`error_curves` and
+them from a slider (in a running notebook, on
+:class:`cnnlib.live_figure.LiveFigure`). :func:`error_curves` and
 :func:`shift_report_figure` plot the chapter's measurements against the shift.
 
 Shapes: ``image`` ``(H, W)``, ``kernel`` ``(k, k)`` with odd ``k``
@@ -20,8 +21,8 @@ from cnnlib.conv import conv2d
 from cnnlib.equivariance import border_band
 from cnnlib.shift import shift as _shift
 
-__all__ = ["shift_panels", "draw_shift", "shift_figure", "shift_widget", "error_curves", "errors_figure",
-           "shift_report_figure"]
+__all__ = ["shift_panels", "draw_shift", "shift_figure", "draw_shift_row", "shift_widget", "error_curves",
+           "errors_figure", "shift_report_figure"]
 
 SHIFT_MODE = {"circular": "circular", "zeros": "zeros"}  # padding mode -> the shift it commutes with (best case)
 BAND_COLOUR = "#fde725"  # viridis' yellow: visible on grey and in print
@@ -115,28 +116,34 @@ def shift_figure(image, kernel, shift, modes=("circular", "zeros")):
     return fig
 
 
+def draw_shift_row(fig, image, kernel, shift, padding_mode="zeros"):
+    """The widget's picture: one row of :func:`draw_shift` on an empty figure ``fig``."""
+    axes = fig.subplots(1, 4)
+    draw_shift(axes, image, kernel, shift, padding_mode)
+    fig.tight_layout()
+
+
 def shift_widget(image, kernel, max_shift=12):
-    """An ``ipywidgets.interactive``: a slider for the shift and a choice of padding.
+    """A :class:`cnnlib.live_figure.LiveFigure`: a slider for the shift and a choice of padding.
 
     The error panel outlines the predicted border band (zero padding) in
     yellow. Display it in a notebook; the book shows :func:`shift_figure`.
+    The picture is :func:`draw_shift_row` of the controls' values, redrawn
+    once per change.
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+
+    from cnnlib.live_figure import LiveFigure
 
     image, kernel = _check(image, kernel)
 
-    def show(shift, padding_mode):
-        fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
-        draw_shift(axes, image, kernel, shift, padding_mode)
-        fig.tight_layout()
-        plt.show()
+    def draw(fig, shift, padding_mode):
+        draw_shift_row(fig, image, kernel, shift, padding_mode)
 
-    return widgets.interactive(
-        show,
-        shift=widgets.IntSlider(value=3, min=-max_shift, max=max_shift, description="shift l"),
-        padding_mode=widgets.Dropdown(options=["zeros", "circular"], value="zeros", description="padding"),
-    )
+    return LiveFigure(draw, {
+        "shift": widgets.IntSlider(value=3, min=-max_shift, max=max_shift, description="shift l"),
+        "padding_mode": widgets.Dropdown(options=["zeros", "circular"], value="zeros", description="padding"),
+    }, figsize=(12, 3.2))
 
 
 MARKERS = "osD^vP*X"

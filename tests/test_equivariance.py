@@ -503,6 +503,43 @@ def test_figures_and_widget_build():
     fig = shift_report_figure([0, 1], {"m": report})
     assert len(fig.axes) == 2
     plt.close(fig)
-    widget = shift_widget(image, kernel, max_shift=3)
-    assert isinstance(widget, ipywidgets.interactive)
+    live = shift_widget(image, kernel, max_shift=3)
+    assert isinstance(live.widget, ipywidgets.VBox)
+    assert set(live.controls) == {"shift", "padding_mode"}
+    assert live.controls["shift"].min == -3 and live.controls["shift"].max == 3
     plt.close("all")
+
+
+def _shift_picture(image, kernel, **values):
+    from cnnlib.live_figure import render_png
+    from cnnlib.shift_widget import draw_shift_row
+
+    return render_png(lambda fig, shift, padding_mode: draw_shift_row(fig, image, kernel, shift, padding_mode),
+                      values, figsize=(12, 3.2))
+
+
+def _intact(png):
+    import io
+
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(png))
+    picture.load()                     # decodes every row: a truncated PNG raises here
+    return picture.size
+
+
+def test_shift_widget_redraws_once_per_change_and_shows_the_new_values():
+    from cnnlib.shift_widget import shift_widget
+
+    image, kernel = E.chapter_image(side=16)[0], E.chapter_kernel(3)[0, 0]
+    live = shift_widget(image, kernel, max_shift=4)
+    assert live.redraws == 1
+    assert live.image.value == _shift_picture(image, kernel, shift=3, padding_mode="zeros")
+    changes = [("shift", -2), ("padding_mode", "circular"), ("shift", 4), ("padding_mode", "zeros"), ("shift", 0)]
+    for n, (name, value) in enumerate(changes, start=2):
+        live.controls[name].value = value
+        assert live.redraws == n, name
+        assert live.image.value == _shift_picture(image, kernel, **live.values())
+        assert _intact(live.image.value) == (1200, 320)
+    live.controls["shift"].value = 0   # not a change: no redraw
+    assert live.redraws == len(changes) + 1
