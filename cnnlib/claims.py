@@ -28,7 +28,7 @@ from cnnlib import counting
 from cnnlib.formatting import sci
 from cnnlib.shapes import conv_output_size
 
-__all__ = ["Claim", "Finding", "REGISTRY", "VERDICTS", "evaluate", "evaluate_all", "compare", "main"]
+__all__ = ["CHAPTERS", "Claim", "Finding", "REGISTRY", "VERDICTS", "evaluate", "evaluate_all", "compare", "main"]
 
 VERDICTS = ("holds", "holds approximately", "wrong", "misleading")
 SOURCES = {
@@ -37,6 +37,19 @@ SOURCES = {
     "002": "002_fc915f745f153949.txt",
     "003": "003_e18767cb63a4de92.txt",
     "004": "004_f2043718bd5ac97a.txt",
+}
+
+# The chapters of the book that explain claims (file names without ``.md``, in book
+# order) and the short titles the audit shows for them. Kept here rather than read from
+# the book's ``_toc.yml`` so that the audit runs from any folder; a test checks that
+# these are chapters of ``_toc.yml`` and that every claim points to one of them.
+CHAPTERS = {
+    "01_locality": "Locality",
+    "02_sharing": "Sharing",
+    "03_equivariance": "Equivariance",
+    "04_edge_detection": "Edge detection",
+    "05_one_by_one": "1×1 and Inception",
+    "06_experiments": "Experiments",
 }
 
 

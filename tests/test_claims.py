@@ -69,3 +69,23 @@ def test_command_line_json():
 def test_command_line_rejects_unknown_ids():
     result = subprocess.run([sys.executable, "-m", "cnnlib.claims", "S9-nothing"], capture_output=True, text=True)
     assert result.returncode != 0 and "unknown claim id" in result.stderr
+
+
+def _toc_chapters():
+    import yaml
+
+    toc = yaml.safe_load((HERE.parent / "_toc.yml").read_text())
+    return [c["file"].split("/")[-1] for part in toc.get("parts", []) for c in part["chapters"]]
+
+
+def test_the_audit_chapters_are_the_books():
+    # the audit links claims.CHAPTERS without reading _toc.yml (it runs from any folder)
+    in_book = _toc_chapters()
+    assert all(name in in_book for name in claims.CHAPTERS), set(claims.CHAPTERS) - set(in_book)
+    assert list(claims.CHAPTERS) == [name for name in in_book if name in claims.CHAPTERS]  # book order
+    assert all((HERE.parent / "chapters" / f"{name}.md").exists() for name in claims.CHAPTERS)
+
+
+def test_every_claim_points_to_an_audit_chapter():
+    elsewhere = {c.id: c.chapter for c in claims.REGISTRY.values() if c.chapter not in claims.CHAPTERS}
+    assert not elsewhere, f"add these chapters to claims.CHAPTERS: {elsewhere}"
