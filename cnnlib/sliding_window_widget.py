@@ -3,8 +3,9 @@
 :func:`draw_frame` draws one moment of a convolution (cross-correlation, as
 in PyTorch): the padded input with the window under the kernel outlined, and
 the output map filled in up to the current position. :func:`sliding_window_widget`
-redraws the frame from three sliders (stride, padding, position); the book
-shows static frames (:func:`cnnlib.diagrams.sliding_window_figure`) beside it.
+redraws the frame from three sliders (stride, padding, position), once per
+change, on :class:`cnnlib.live_figure.LiveFigure`; the book shows static frames
+(:func:`cnnlib.diagrams.sliding_window_figure`) beside it.
 
 Shapes: ``image`` is ``(H, W)``, ``kernel`` ``(kh, kw)``; both small (a few
 pixels), since every value is written into its cell.
@@ -23,6 +24,7 @@ __all__ = [
     "frame_geometry",
     "correlate",
     "draw_frame",
+    "draw_frame_figure",
     "sliding_window_widget",
 ]
 
@@ -121,15 +123,35 @@ def draw_frame(ax_in, ax_out, image=None, kernel=None, position=0, stride=1, pad
     return out[i, j]
 
 
+def draw_frame_figure(fig, stride=1, padding=0, position=0, image=None, kernel=None):
+    """The widget's picture: :func:`draw_frame` on an empty figure ``fig``, input left, output right.
+
+    ``position`` is clamped to the last position of the output, so any value
+    the position slider may hold while the geometry changes draws a frame.
+    Returns the output value at the drawn position.
+    """
+    image = EXAMPLE_IMAGE if image is None else _check_2d("image", image)
+    kernel = EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
+    n_positions = frame_geometry(image.shape, kernel.shape, stride, padding)[1]
+    ax_in, ax_out = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
+    value = draw_frame(ax_in, ax_out, image, kernel, min(int(position), n_positions - 1), stride, padding)
+    fig.tight_layout()
+    return value
+
+
 def sliding_window_widget(image=None, kernel=None, max_stride=3, max_padding=2):
-    """An ``ipywidgets.interactive`` with sliders for stride, padding and position.
+    """A :class:`cnnlib.live_figure.LiveFigure` with sliders for stride, padding and position.
 
     Moving stride or padding changes the output size, and the position
-    slider's range follows. Display it in a notebook (``display(widget)``);
-    the rendered book shows static frames instead.
+    slider's range follows (a position beyond the new range moves to the
+    last one) within the same redraw. The picture is
+    :func:`draw_frame_figure` of the sliders' values, redrawn once per
+    change. Display it in a notebook; the rendered book shows static frames
+    (:func:`cnnlib.diagrams.sliding_window_figure`) instead.
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+
+    from cnnlib.live_figure import LiveFigure
 
     image = EXAMPLE_IMAGE if image is None else _check_2d("image", image)
     kernel = EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
@@ -137,20 +159,14 @@ def sliding_window_widget(image=None, kernel=None, max_stride=3, max_padding=2):
     def positions(s, p):
         return frame_geometry(image.shape, kernel.shape, s, p)[1]
 
-    stride = widgets.IntSlider(value=1, min=1, max=max_stride, description="stride")
-    padding = widgets.IntSlider(value=0, min=0, max=max_padding, description="padding")
-    position = widgets.IntSlider(value=0, min=0, max=positions(1, 0) - 1, description="position")
+    def constrain(controls):   # the position slider spans the output of the current geometry
+        controls["position"].max = positions(controls["stride"].value, controls["padding"].value) - 1
 
-    def follow(_change):
-        position.max = positions(stride.value, padding.value) - 1
+    def draw(fig, stride, padding, position):
+        draw_frame_figure(fig, stride, padding, position, image, kernel)
 
-    stride.observe(follow, "value")
-    padding.observe(follow, "value")
-
-    def show(stride, padding, position):
-        fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(8, 4), gridspec_kw={"width_ratios": [1.4, 1]})
-        draw_frame(ax_in, ax_out, image, kernel, min(position, positions(stride, padding) - 1), stride, padding)
-        fig.tight_layout()
-        plt.show()
-
-    return widgets.interactive(show, stride=stride, padding=padding, position=position)
+    return LiveFigure(draw, {
+        "stride": widgets.IntSlider(value=1, min=1, max=max_stride, description="stride"),
+        "padding": widgets.IntSlider(value=0, min=0, max=max_padding, description="padding"),
+        "position": widgets.IntSlider(value=0, min=0, max=positions(1, 0) - 1, description="position"),
+    }, constrain=constrain, figsize=(8, 4))

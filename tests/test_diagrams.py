@@ -23,7 +23,6 @@ from cnnlib.sliding_window_widget import (  # noqa: E402
     correlate,
     draw_frame,
     frame_geometry,
-    sliding_window_widget,
 )
 
 
@@ -201,17 +200,6 @@ def test_sliding_window_figure():
     fig, values = diagrams.sliding_window_figure([(1, 0, 0), (1, 0, 8), (1, 1, 0), (2, 1, 4)])
     assert values == [4, 4, 2, 4]
     assert len(fig.axes) == 8
-
-
-def test_widget_sliders_follow_the_geometry():
-    widget = sliding_window_widget()
-    stride, padding, position = widget.children[:3]
-    assert (stride.description, padding.description, position.description) == ("stride", "padding", "position")
-    assert position.max == 8
-    padding.value = 1
-    assert position.max == 24
-    stride.value = 2
-    assert position.max == 8
 
 
 def test_image_panels():
