@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: all venv vendor chromium book book-fast chapter test test-fast lab bench homework grade clean
+.PHONY: all venv vendor chromium sandbox book book-fast chapter test test-fast lab bench homework grade clean
 
 all: book
 
@@ -36,6 +36,10 @@ vendor:
 chromium:
 	@test -x /usr/bin/chromium || apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
 
+# bubblewrap, the sandbox `make grade` runs every submission in (as root, no Docker).
+sandbox:
+	@test -x /usr/bin/bwrap || apt-get install -y bubblewrap || { apt-get update && apt-get install -y bubblewrap; }
+
 # Every chapter executed from scratch, warnings are errors (what CI does).
 book: $(STAMP) vendor
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
@@ -56,7 +60,7 @@ chapter: $(STAMP) vendor
 	printf 'format: jb-book\nroot: chapters/$(CH)\nchapters:\n  - file: chapters/references\n' > _build/single/$(CH)/_toc.yml
 	$(BIN)/jupyter-book build . -n --all --toc _build/single/$(CH)/_toc.yml --path-output _build/single/$(CH)
 
-test: $(STAMP) vendor chromium
+test: $(STAMP) vendor chromium sandbox
 	$(BIN)/python -m pytest
 
 # Everything but the (slow) book build.
@@ -75,14 +79,16 @@ bench: $(STAMP)
 homework: $(STAMP)
 	$(BIN)/python -m homework.build
 
-# Grade a folder of submitted notebooks (no Docker): make grade SUBMISSIONS=folder [GRADES=grades]
-# writes $(GRADES)/scores.csv and $(GRADES)/feedback/. It runs the students' code: see
-# chapters/instructors.md before grading submissions you do not trust.
+# Grade a folder of submitted notebooks, each in a bubblewrap sandbox (no Docker):
+#   make grade SUBMISSIONS=folder [GRADES=grades] [GRADE_FLAGS="--roster r.csv --manual m.csv ..."]
+# writes $(GRADES)/scores.csv, feedback/ and the gradebook exports; a rerun resumes.
+# See chapters/instructors.md for the options and what the sandbox protects against.
 GRADES ?= grades
-grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [GRADES=grades]"; exit 2; }
+GRADE_FLAGS ?=
+grade: $(STAMP) sandbox
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [GRADES=grades] [GRADE_FLAGS=...]"; exit 2; }
 	@test -d dist/homework || $(MAKE) homework
-	$(BIN)/python -m homework.grade "$(SUBMISSIONS)" --out "$(GRADES)"
+	$(BIN)/python -m homework.grade "$(SUBMISSIONS)" --out "$(GRADES)" $(GRADE_FLAGS)
 
 clean:
 	rm -rf _build dist .pytest_cache .hypothesis

@@ -22,6 +22,7 @@ import argparse
 import atexit
 import functools
 import json
+import os
 import re
 import shutil
 import sys
@@ -37,7 +38,7 @@ import yaml
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from homework import catalog, grade
+from homework import catalog
 
 ROOT = catalog.HOMEWORK.parent
 SUPPORT_FILES = ["hwcheck.py"]
@@ -102,15 +103,40 @@ def master_notebook(assignment):
     return notebook
 
 
+def _skip_slow_imports(folder):
+    """Make ``import rfc3987_syntax`` fail fast here and in the kernels this process starts.
+
+    jsonschema (imported by otter, through nbformat) loads that optional package when
+    it is installed, only to validate IRIs; building its grammar costs seconds of CPU
+    per import. A stub that raises ImportError, first on the kernels' PYTHONPATH,
+    makes jsonschema skip it as if it were not installed.
+    """
+    stubs = Path(folder) / "import-stubs"
+    stubs.mkdir(exist_ok=True)
+    (stubs / "rfc3987_syntax.py").write_text('raise ImportError("not needed here")\n')
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(stubs), os.environ.get("PYTHONPATH")]))
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def _kernel_config(folder):
+    """traitlets Config for otter's kernels: Unix sockets in ``folder`` (no TCP ports to collide)."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(Path(folder) / "kernel")
+    return config
+
+
 @functools.cache
 def _fast_kernels():
-    """Let otter grade the solutions with grade.py's faster, quieter kernels (once per process)."""
+    """Let otter check the solutions with faster, quieter kernels (once per process)."""
     import otter.execute
 
     folder = tempfile.mkdtemp(prefix="homework-build-")
     atexit.register(shutil.rmtree, folder, True)
-    grade.skip_slow_imports(folder)
-    otter.execute.Config = lambda: grade.execute_config(folder)
+    _skip_slow_imports(folder)
+    otter.execute.Config = lambda: _kernel_config(folder)
 
 
 def build_one(assignment, out, check=True):

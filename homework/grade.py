@@ -1,481 +1,182 @@
-"""Grade a folder of submitted homework notebooks from the command line (no Docker, no JupyterHub).
+"""Grade a folder of submitted homework notebooks, each in a sandbox (no Docker, no JupyterHub).
 
-    python -m homework.grade SUBMISSIONS [--dist dist/homework] [--out grades] [--jobs 2]
+    python -m homework.grade SUBMISSIONS [--out grades] [--roster roster.csv]
+        [--manual manual.csv] [--deadline 2026-12-04T18:00:00+00:00 --late-penalty 0.1]
+        [--timestamps times.csv] [--jobs 2]
 
-SUBMISSIONS holds the notebooks students handed in (``.ipynb``, or the ``.zip``
-that the notebook's export cell makes), in any layout, for example
-``alice.ipynb`` or ``alice/hw02_sharing.ipynb``. Each notebook names its
-assignment in its metadata (otter writes it there); the student is the file's
-name, or its folder's when the file keeps the assignment's name.
+Every file under SUBMISSIONS gets a row of ``OUT/scores.csv`` (see
+:mod:`homework.collect` for how files are named, matched to assignments and to
+students, and flagged). Each notebook is graded in two steps
+(:mod:`homework.pipeline`): its cells run in a bubblewrap sandbox
+(:mod:`homework.sandbox`) that reports the answers as data; then a fresh
+interpreter that never ran student code runs the public and hidden tests
+(:mod:`homework.check`), calling the student's functions, rebuilt from their
+source, in a second sandbox. A student cell that patches otter or the tests
+changes nothing but its own, discarded, process.
 
-Every submission is executed from top to bottom by otter-grader (``otter run``,
-the autograder zip of ``make homework``), with public and hidden tests and
-partial credit, in a fresh Jupyter kernel. Three time limits keep one
-submission from holding up the others:
+Results are appended to ``OUT/results.jsonl`` as each submission finishes, and
+the reports (``scores.csv``, ``questions.csv``, ``students.csv``, ``canvas.csv``,
+``gradescope.csv``, ``feedback/``; see :mod:`homework.gradebook`) are rewritten
+after each one: a crash loses nothing, and running the same command again
+grades only what is left (``--regrade`` grades everything again).
 
-* ``--time-limit``: seconds per call of a student's function inside a test
-  (``hwcheck.time_limit``); an infinite loop fails that test only;
-* ``--cell-timeout``: seconds per notebook cell of the student's own code; the
-  kernel is interrupted and grading goes on with the next cell;
-* ``--hang-timeout``: seconds a submission may go without finishing a cell
-  (a loop that ignores interrupts); its grading process is then killed with
-  its kernel, it scores zero, marked ``timed out``, and the others are graded.
-
-Results:
-
-* ``OUT/scores.csv``: one row per student, assignment and question, with the
-  columns student, assignment, question, points, max, status. Written
-  questions have an empty ``points``: grade them by hand (their answers are
-  copied into the feedback).
-* ``OUT/feedback/<student>/<assignment>.md``: what each student gets back:
-  points per question, the message of every failed public test, the last line
-  of every failed hidden test (not its code), and the written answers.
-
-Grading runs the submitted code with your permissions. For submissions you do
-not trust, grade in a container (``otter grade``, Docker) or on Gradescope.
+Exit status: 0 when every file was graded, 1 when some file needs the
+instructor (corrupt, unknown assignment, not a notebook, grading error).
 """
 
 import argparse
-import contextlib
-import csv
-import io
 import json
-import os
+import re
 import signal
-import subprocess
 import sys
-import tempfile
+import threading
 import time
-import zipfile
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from homework import collect, gradebook, integrity, pipeline, sandbox  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # Defaults of the command-line options (the instructors' page quotes them).
-DEFAULTS = {"jobs": 2, "batch": 8, "time_limit": 10, "cell_timeout": 120, "hang_timeout": 600}
-OTTER_CELLS = ("grader.check(", "Checker.check_if_not_already_checked", "init_grading_mode", "grader.export(")
-
-
-@dataclass
-class Submission:
-    key: str          # unique id of this (student, assignment) pair, a file name
-    student: str
-    assignment: str
-    path: Path
-
-
-# ----------------------------------------------------------------------------
-# Finding the submissions
-# ----------------------------------------------------------------------------
-
-def _notebook_json(path):
-    """The JSON of a submitted notebook, or of the one notebook inside a submitted zip."""
-    if path.suffix == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if n.endswith(".ipynb") and "/." not in "/" + n]
-            if len(names) != 1:
-                raise ValueError(f"{path}: expected one notebook in the zip, found {len(names)}")
-            return json.loads(archive.read(names[0]))
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def assignment_of(path, names):
-    """The assignment a submission is for: otter's notebook metadata, else a name in its path."""
-    try:
-        metadata = _notebook_json(path).get("metadata", {})
-        name = metadata.get("otter", {}).get("assignment_name")
-        if name in names:
-            return name
-    except (ValueError, OSError, zipfile.BadZipFile, json.JSONDecodeError):
-        pass
-    for name in names:
-        if name in path.as_posix():
-            return name
-    return None
-
-
-def discover(folder, names):
-    """Every submission under ``folder``; the second list holds files of no known assignment."""
-    folder = Path(folder)
-    found, unknown = [], []
-    paths = sorted(p for p in folder.rglob("*") if p.suffix in (".ipynb", ".zip") and p.is_file())
-    for path in paths:
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue  # .ipynb_checkpoints and the like
-        assignment = assignment_of(path, names)
-        if assignment is None:
-            unknown.append(path)
-            continue
-        stem = rel.with_suffix("")
-        if stem.name == assignment or stem.name.startswith(assignment + "_20"):  # an otter export zip
-            stem = stem.parent
-        student = stem.as_posix() if stem.as_posix() not in ("", ".") else path.stem
-        key = f"{student.replace('/', '__')}--{assignment}"
-        found.append(Submission(key, student, assignment, path))
-    keys = [s.key for s in found]
-    duplicates = {k for k in keys if keys.count(k) > 1}
-    if duplicates:
-        raise SystemExit(f"two submissions for the same student and assignment: {sorted(duplicates)}")
-    return found, unknown
-
-
-# ----------------------------------------------------------------------------
-# The worker: grades a list of submissions of one assignment, in this process
-# ----------------------------------------------------------------------------
-
-def execute_config(folder, cell_timeout=None, heartbeat=None):
-    """traitlets Config for otter's notebook execution.
-
-    Kernels talk over Unix sockets in ``folder`` (no TCP ports to collide when several
-    submissions start at once). With ``cell_timeout``, a cell of student code (not
-    otter's check cells) is interrupted after that many seconds and execution goes
-    on with the next cell; with ``heartbeat``, that file is touched after every cell
-    (the scheduler watches it).
-    """
-    from traitlets.config import Config
-
-    config = Config()
-    config.KernelManager.transport = "ipc"
-    config.KernelManager.ip = str(Path(folder) / "kernel")
-    if heartbeat is not None:
-        config.ExecutePreprocessor.on_cell_executed = lambda **_: Path(heartbeat).touch()
-    if cell_timeout is not None:
-        def timeout_of(cell):
-            source = cell.get("source", "")
-            return None if any(mark in source for mark in OTTER_CELLS) else cell_timeout
-
-        message = f"this cell ran for more than {cell_timeout} s and was interrupted"
-        config.ExecutePreprocessor.timeout_func = timeout_of
-        config.ExecutePreprocessor.interrupt_on_timeout = True
-        config.ExecutePreprocessor.error_on_timeout = {
-            "ename": "CellTimeoutError", "evalue": message, "traceback": [f"CellTimeoutError: {message}"],
-        }
-    return config
-
-
-def summarize(results):
-    """A JSON-ready dict of otter's GradingResults."""
-    error = getattr(results, "_catastrophic_error", None)
-    out = {"status": "ok" if error is None else f"error: {type(error).__name__}: {error}", "questions": {}}
-    for name, test_file in results.results.items():
-        out["questions"][name] = {
-            "points": float(test_file.score),
-            "max": float(test_file.possible),
-            "tests": [
-                {"hidden": bool(r.test_case.hidden), "passed": bool(r.passed), "message": r.message}
-                for r in test_file.test_case_results
-            ],
-        }
-    return out
-
-
-def skip_slow_imports(folder):
-    """Make ``import rfc3987_syntax`` fail fast here and in the kernels this process starts.
-
-    jsonschema (imported by otter, through nbformat) loads that optional package when
-    it is installed, only to validate IRIs; building its grammar costs seconds of CPU
-    per import, that is per graded submission. A stub that raises ImportError, first
-    on the kernels' PYTHONPATH, makes jsonschema skip it as if it were not installed.
-    """
-    stubs = Path(folder) / "import-stubs"
-    stubs.mkdir(exist_ok=True)
-    (stubs / "rfc3987_syntax.py").write_text('raise ImportError("not needed for grading")\n')
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(stubs), os.environ.get("PYTHONPATH")]))
-    sys.modules.setdefault("rfc3987_syntax", None)
-
-
-def worker(job_file):
-    """Grade the submissions listed in ``job_file``, writing ``<key>.json`` beside it for each."""
-    job = json.loads(Path(job_file).read_text())
-    os.environ["HOMEWORK_TIME_LIMIT"] = str(job["time_limit"])
-    skip_slow_imports(Path(job_file).parent)
-    import otter.execute
-    from otter.run import main as otter_run
-
-    results_dir = Path(job_file).parent
-    heartbeat = results_dir / "heartbeat"
-    otter.execute.Config = lambda: execute_config(results_dir, job["cell_timeout"], heartbeat)
-    for task in job["tasks"]:
-        heartbeat.touch()
-        log = io.StringIO()
-        start = time.perf_counter()
-        for attempt in range(3):
-            try:
-                with contextlib.redirect_stdout(log):
-                    results = otter_run(task["path"], autograder=job["autograder"], output_dir=None, no_logo=True)
-                summary = summarize(results)
-            except BaseException as error:  # noqa: BLE001 - one broken submission must not stop the rest
-                if isinstance(error, KeyboardInterrupt):
-                    raise
-                summary = {"status": f"error: {type(error).__name__}: {error}", "questions": {}}
-                if "before replying to kernel_info" in str(error) and attempt < 2:
-                    continue  # the kernel failed to start: not the submission's fault, try again
-            break
-        summary["seconds"] = round(time.perf_counter() - start, 1)
-        summary["log"] = log.getvalue()[-4000:]
-        tmp = results_dir / f"{task['key']}.json.tmp"
-        tmp.write_text(json.dumps(summary, indent=1))
-        tmp.rename(results_dir / f"{task['key']}.json")
-
-
-# ----------------------------------------------------------------------------
-# The scheduler: runs workers, enforces the submission timeout
-# ----------------------------------------------------------------------------
-
-class Batch:
-    def __init__(self, assignment, tasks, folder, settings, number):
-        self.assignment, self.tasks, self.settings = assignment, tasks, settings
-        self.folder = Path(folder) / f"batch{number:03d}"
-        self.folder.mkdir(parents=True)
-        job = {"autograder": str(assignment["zip"]), "tasks": tasks, **settings}
-        (self.folder / "job.json").write_text(json.dumps(job, indent=1))
-        self.stderr = open(self.folder / "stderr.log", "w")
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", str(self.folder / "job.json")],
-            stdout=subprocess.DEVNULL, stderr=self.stderr, start_new_session=True,
-        )
-        self.done = 0
-        self.started = time.time()
-
-    def idle_for(self):
-        """Seconds since the worker last finished a cell or a submission."""
-        heartbeat = self.folder / "heartbeat"
-        last = heartbeat.stat().st_mtime if heartbeat.exists() else self.started
-        return time.time() - max(last, self.started)
-
-    def poll(self, results):
-        """Collect finished results; returns (finished, leftover tasks to run again)."""
-        while self.done < len(self.tasks):
-            path = self.folder / f"{self.tasks[self.done]['key']}.json"
-            if not path.exists():
-                break
-            results[self.tasks[self.done]["key"]] = json.loads(path.read_text())
-            self.done += 1
-        if self.done == len(self.tasks):
-            self.stop(wait=True)
-            return True, []
-        stalled = self.idle_for() > self.settings["hang_timeout"]
-        exited = self.process.poll() is not None
-        if not (stalled or exited):
-            return False, []
-        self.stop()
-        if not exited:
-            status = f"timed out: no cell finished in {self.settings['hang_timeout']} s"
-        else:
-            status = f"error: the grading process exited ({self.process.returncode})"
-            tail = (self.folder / "stderr.log").read_text()[-1500:]
-            if tail.strip():
-                status += ": " + tail.strip().splitlines()[-1]
-        results[self.tasks[self.done]["key"]] = {"status": status, "questions": {}}
-        return True, self.tasks[self.done + 1:]
-
-    def stop(self, wait=False):
-        """End the worker; kill it with its kernels unless it ends cleanly (``wait``: give it time to)."""
-        if wait:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=30)
-        if self.process.poll() is None or self.process.returncode != 0:
-            # the worker leads its own process group; its kernels (in sessions of their own)
-            # exit by themselves when their parent dies (ipykernel watches it)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.stderr.close()
-
-
-def run_all(submissions, assignments, settings, jobs, batch_size, workdir):
-    """Grade every submission; returns {key: summary}."""
-    queue = []
-    for name, assignment in assignments.items():
-        tasks = [{"key": s.key, "path": str(s.path.resolve())} for s in submissions if s.assignment == name]
-        for start in range(0, len(tasks), batch_size):
-            queue.append((assignment, tasks[start:start + batch_size]))
-    queue.sort(key=lambda item: -len(item[1]))   # the longest batches first
-    results, running, number = {}, [], 0
-    try:
-        while queue or running:
-            while queue and len(running) < jobs:
-                assignment, tasks = queue.pop(0)
-                number += 1
-                running.append(Batch(assignment, tasks, workdir, settings, number))
-            time.sleep(0.2)
-            for batch in list(running):
-                finished, leftover = batch.poll(results)
-                if finished:
-                    running.remove(batch)
-                    if leftover:
-                        queue.insert(0, (batch.assignment, leftover))
-    finally:  # interrupted (Ctrl-C): leave no grading process behind
-        for batch in running:
-            batch.stop()
-    return results
-
-
-# ----------------------------------------------------------------------------
-# Reports
-# ----------------------------------------------------------------------------
-
-def _points(value):
-    return f"{value:g}"
-
-
-def _last_line(message):
-    lines = [line.strip() for line in (message or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-def written_answers(path, notebook_json=None):
-    """The Markdown answers of the written questions, in order (otter marks their cells)."""
-    try:
-        notebook = notebook_json or _notebook_json(Path(path))
-    except (ValueError, OSError, zipfile.BadZipFile, json.JSONDecodeError):
-        return []
-    answers = []
-    for cell in notebook.get("cells", []):
-        tags = cell.get("metadata", {}).get("tags", [])
-        if cell.get("cell_type") == "markdown" and "otter_answer_cell" in tags:
-            source = cell.get("source", "")
-            answers.append("".join(source) if isinstance(source, list) else source)
-    return answers
-
-
-def rows_and_feedback(submission, manifest, summary):
-    """CSV rows and the Markdown feedback of one submission."""
-    rows, lines = [], []
-    status = summary.get("status", "error: no result")
-    graded = summary.get("questions", {})
-    answers = written_answers(submission.path)
-    auto = got = 0.0
-    lines.append(f"# {manifest['name']}: feedback for {submission.student}\n")
-    if status != "ok":
-        lines.append(f"**Grading problem:** {status}. Questions without a result score zero.\n")
-    body = []
-    manual_index = 0
-    for question in manifest["questions"]:
-        name, max_points = question["name"], float(question["points"])
-        title = f"{name}: {question['title']}" if question.get("title") else name
-        if question["manual"]:
-            answer = answers[manual_index] if manual_index < len(answers) else ""
-            manual_index += 1
-            rows.append([submission.student, manifest["name"], name, "", _points(max_points), "manual"])
-            body.append(f"## {title} (written, {_points(max_points)} points, graded by hand)\n")
-            quoted = "\n".join("> " + line for line in answer.strip().splitlines()) or "> (no answer)"
-            body.append(quoted + "\n")
-            continue
-        result = graded.get(name)
-        points = float(result["points"]) if result else 0.0
-        auto += max_points
-        got += points
-        row_status = status if result is None else "ok"
-        rows.append([submission.student, manifest["name"], name, _points(points), _points(max_points), row_status])
-        body.append(f"## {title}: {_points(points)} / {_points(max_points)}\n")
-        if result is None:
-            body.append("Not graded (see the grading problem above).\n")
-            continue
-        public = hidden = 0
-        for test in result["tests"]:
-            if test["hidden"]:
-                hidden += 1
-                label = f"hidden test {hidden}"
-            else:
-                public += 1
-                label = f"public test {public}"
-            if test["passed"]:
-                body.append(f"- {label}: passed")
-            elif test["hidden"]:
-                body.append(f"- {label}: failed: `{_last_line(test['message'])}`")
-            else:
-                detail = "\n".join("      " + line for line in test["message"].strip().splitlines()[1:])
-                body.append(f"- {label}: failed\n\n{detail}\n")
-        body.append("")
-    lines.append(f"Autograded: **{_points(got)} / {_points(auto)}**. Written questions are graded by hand.\n")
-    return rows, "\n".join(lines + body) + "\n"
+DEFAULTS = {"jobs": 2, "time_limit": 10, "cell_timeout": 120, "hang_timeout": 300, "memory_mb": 4096}
+NEEDS_INSTRUCTOR = ("corrupt", "unknown assignment", "not a notebook", "error: the grader")
 
 
 def load_assignments(dist):
+    """{name: {manifest, zip, hwcheck, otter_cells, answers, heading}} of the built assignments in ``dist``."""
     assignments = {}
     for manifest_path in sorted(Path(dist).glob("*/questions.json")):
         manifest = json.loads(manifest_path.read_text())
-        zip_path = manifest_path.parent / "autograder" / f"{manifest['name']}-autograder.zip"
-        if zip_path.exists():
-            assignments[manifest["name"]] = {"manifest": manifest, "zip": zip_path}
+        folder = manifest_path.parent
+        zip_path = folder / "autograder" / f"{manifest['name']}-autograder.zip"
+        student = folder / "student" / f"{manifest['name']}.ipynb"
+        if not (zip_path.exists() and student.exists()):
+            continue
+        handed_out = collect.read_notebook(student)
+        headings = [line for c in handed_out["cells"] if c.get("cell_type") == "markdown"
+                    for line in collect.cell_source(c).splitlines() if re.match(r"#\s+\S", line)]
+        assignments[manifest["name"]] = {
+            "manifest": manifest, "zip": zip_path, "hwcheck": folder / "student" / "hwcheck.py",
+            "otter_cells": integrity.otter_cells(handed_out), "answers": pipeline.test_arguments(zip_path),
+            "heading": headings[0] if headings else "",
+        }
     return assignments
 
 
-def main(argv=None):
+def _parser():
     parser = argparse.ArgumentParser(
-        description="Grade a folder of homework notebooks with otter-grader, without Docker.",
-        epilog="Grading runs the submitted code: isolate it (otter grade with Docker, or Gradescope) "
-               "when you do not trust the submissions.",
+        description="Grade a folder of homework notebooks, each submission in a bubblewrap sandbox.",
+        epilog="See the book's page 'For instructors' for the whole workflow and what the sandbox protects against.",
     )
-    parser.add_argument("submissions", help="folder of submitted notebooks (.ipynb or otter's .zip)")
+    parser.add_argument("submissions", help="folder of submitted notebooks (.ipynb or otter's .zip), any layout")
     parser.add_argument("--dist", default=str(ROOT / "dist" / "homework"), help="what `make homework` built")
-    parser.add_argument("--out", default="grades", help="folder for scores.csv and feedback/ (default: grades)")
-    parser.add_argument("--jobs", type=int, default=DEFAULTS["jobs"],
-                        help="submissions graded at once (default: %(default)s)")
-    parser.add_argument("--batch", type=int, default=DEFAULTS["batch"],
-                        help="submissions graded one after another by one grading process (default: %(default)s)")
+    parser.add_argument("--out", default="grades", help="folder for the results (default: %(default)s)")
+    parser.add_argument("--roster", help="CSV of the students expected (column student; optional name, email, "
+                                         "sid, canvas_id, sis_login_id, section)")
+    parser.add_argument("--manual", help="CSV of scores of the written questions (student, assignment, question, "
+                                         "points, comment)")
+    parser.add_argument("--timestamps", help="CSV of submission times (file or student, submitted) instead of "
+                                             "the files' modification times")
+    parser.add_argument("--deadline", help="ISO 8601 time, e.g. 2026-12-04T18:00:00+00:00 (UTC if no zone)")
+    parser.add_argument("--late-penalty", type=float, default=0.0,
+                        help="fraction of the score lost per started day late (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=DEFAULTS["jobs"], help="submissions graded at once")
     parser.add_argument("--time-limit", type=float, default=DEFAULTS["time_limit"],
                         help="seconds per call of a student's function in a test (default: %(default)s)")
-    parser.add_argument("--cell-timeout", type=int, default=DEFAULTS["cell_timeout"],
-                        help="seconds per cell of student code before it is interrupted (default: %(default)s)")
-    parser.add_argument("--hang-timeout", type=int, default=DEFAULTS["hang_timeout"],
-                        help="seconds a submission may go without finishing a cell before its grading "
-                             "is killed (default: %(default)s)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--cell-timeout", type=float, default=DEFAULTS["cell_timeout"],
+                        help="seconds per notebook cell before it is interrupted (default: %(default)s)")
+    parser.add_argument("--hang-timeout", type=float, default=DEFAULTS["hang_timeout"],
+                        help="seconds without a finished cell before the notebook is killed (default: %(default)s)")
+    parser.add_argument("--memory-mb", type=int, default=DEFAULTS["memory_mb"],
+                        help="address space per sandboxed process, MiB (default: %(default)s)")
+    parser.add_argument("--regrade", action="store_true", help="grade again what results.jsonl already holds")
+    return parser
 
+
+def _read_inputs(parser, args, assignments):
+    """Roster, manual scores, timestamps and deadline, with clear errors."""
+    try:
+        roster = collect.read_roster(args.roster) if args.roster else None
+        manual = gradebook.read_manual(args.manual, assignments) if args.manual else {}
+        stamps = collect.read_timestamps(args.timestamps) if args.timestamps else {}
+        deadline = collect.parse_time(args.deadline, "--deadline: ") if args.deadline else None
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
+    if not 0 <= args.late_penalty <= 1:
+        parser.error("--late-penalty is a fraction per day, between 0 and 1")
+    return roster, manual, stamps, deadline
+
+
+def _grade_one(submission, assignment, settings):
+    try:
+        return pipeline.grade(submission, assignment, settings)
+    except Exception as error:  # noqa: BLE001 - one submission never stops the run
+        return {"status": f"error: the grader failed on this file ({type(error).__name__}: {error})",
+                "questions": {}}
+
+
+def _progress(index, count, submission, result, numbers):
+    flags = "  [" + result["status"] + "]" if result.get("status") != "ok" else ""
+    if result.get("tampered"):
+        flags += "  [tampered]"
+    print(f"[{index}/{count}] {submission.student:<20} {submission.assignment:<20} "
+          f"{numbers['auto_points']:>5} / {numbers['auto_max']} auto  {result.get('seconds', 0):5.1f} s{flags}",
+          flush=True)
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as error:
+        parser.error(str(error))
     assignments = load_assignments(args.dist)
     if not assignments:
         parser.error(f"no built assignments in {args.dist}: run `make homework` first")
     if not Path(args.submissions).is_dir():
         parser.error(f"{args.submissions} is not a folder")
-    submissions, unknown = discover(args.submissions, list(assignments))
-    for path in unknown:
-        print(f"skipped (not a submission of a known assignment): {path}", file=sys.stderr)
-    if not submissions:
-        parser.error(f"no submissions found in {args.submissions}")
-
-    # `kill` (SIGTERM) ends the grading like Ctrl-C: run_all then stops its workers
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    settings = {
-        "time_limit": args.time_limit,
-        "cell_timeout": args.cell_timeout,
-        "hang_timeout": max(args.hang_timeout, args.cell_timeout + 10),
-    }
-    start = time.perf_counter()
-    print(f"grading {len(submissions)} submission(s) of {len({s.assignment for s in submissions})} "
-          f"assignment(s), {args.jobs} at a time ...", flush=True)
-    with tempfile.TemporaryDirectory(prefix="homework-grade-") as workdir:
-        results = run_all(submissions, assignments, settings, max(1, args.jobs), max(1, args.batch), workdir)
-
+    roster, manual, stamps, deadline = _read_inputs(parser, args, assignments)
+    options = {"deadline": deadline, "late_penalty": args.late_penalty}
+    settings = pipeline.Settings(time_limit=args.time_limit, cell_timeout=args.cell_timeout,
+                                 hang_timeout=max(args.hang_timeout, args.cell_timeout + 10),
+                                 memory_mb=args.memory_mb)
+    sandbox.cleanup_stale_cgroups()
+    submissions = collect.discover(args.submissions, assignments, stamps)
     out = Path(args.out)
-    (out / "feedback").mkdir(parents=True, exist_ok=True)
-    (out / "raw").mkdir(exist_ok=True)
-    all_rows = []
-    for submission in submissions:
-        summary = results.get(submission.key, {"status": "error: not graded", "questions": {}})
-        manifest = assignments[submission.assignment]["manifest"]
-        rows, feedback = rows_and_feedback(submission, manifest, summary)
-        all_rows += rows
-        target = out / "feedback" / submission.student / f"{submission.assignment}.md"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(feedback)
-        (out / "raw" / f"{submission.key}.json").write_text(json.dumps(summary, indent=1))
-        total = sum(float(r[3]) for r in rows if r[3] != "")
-        possible = sum(float(r[4]) for r in rows if r[3] != "" or r[5] != "manual")
-        flag = "" if summary.get("status") == "ok" else f"  [{summary.get('status')}]"
-        print(f"  {submission.student:<24} {submission.assignment:<22} {_points(total):>5} / {_points(possible)}{flag}")
-    with open(out / "scores.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "assignment", "question", "points", "max", "status"])
-        writer.writerows(all_rows)
-    print(f"wrote {out / 'scores.csv'} and {out / 'feedback'}/ in {time.perf_counter() - start:.0f} s")
+    store = gradebook.ResultStore(out)
+    todo = [s for s in submissions if not s.problem and (args.regrade or not store.done(s))]
+    print(f"{len(submissions)} file(s) in {args.submissions}: {len(todo)} to grade, "
+          f"{sum(1 for s in submissions if not s.problem) - len(todo)} already graded, "
+          f"{sum(1 for s in submissions if s.problem)} flagged; {args.jobs} at a time", flush=True)
+    # `kill` (SIGTERM) ends the run like Ctrl-C; the sandboxes die with their parent
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    start, lock = time.perf_counter(), threading.Lock()
+    write = lambda: gradebook.write_reports(out, submissions, assignments, store, manual, roster, options)  # noqa: E731
+    write()
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {pool.submit(_grade_one, s, assignments[s.assignment], settings): s for s in todo}
+        for index, future in enumerate(as_completed(futures), start=1):
+            sub, result = futures[future], future.result()
+            with lock:
+                store.add(sub, result)
+                write()
+                numbers = gradebook.score(sub, assignments[sub.assignment], result, manual, options)
+                _progress(index, len(todo), sub, result, numbers)
+    pipeline.stop_checkers()
+    elapsed = time.perf_counter() - start
+    for sub in submissions:
+        if sub.problem:
+            print(f"  flagged: {sub.key}: {sub.problem}")
+    print(f"graded {len(todo)} submission(s) in {elapsed:.0f} s; wrote {out / 'scores.csv'} and {out / 'feedback'}/")
+    problems = [s for s in submissions if s.problem.startswith(NEEDS_INSTRUCTOR)]
+    problems += [s for s in todo if str(store.result(s).get("status", "")).startswith("error: the grader")]
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        worker(sys.argv[2])
-    else:
-        main()
+    sys.exit(main())

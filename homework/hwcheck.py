@@ -69,6 +69,11 @@ def _root(module_name):
     return (module_name or "").split(".")[0]
 
 
+def _is_remote(value):
+    """Whether ``value`` stands for a function run elsewhere (the grader's proxy of a student's function)."""
+    return getattr(type(value), "remote_function", False) is True
+
+
 def _code_objects(code):
     yield code
     for const in code.co_consts:
@@ -97,7 +102,7 @@ def library_uses(func, forbidden=FORBIDDEN):
         module = _root(getattr(value, "__module__", None))
         if module in forbidden:
             found.add(module)
-        elif isinstance(value, (types.FunctionType, types.MethodType)):
+        elif isinstance(value, (types.FunctionType, types.MethodType)) or _is_remote(value):
             visit(value)
 
     def visit(fn):

@@ -1,18 +1,23 @@
 """The graded homework: built with otter-grader, graded from the command line.
 
 The expensive part runs once per session: every assignment is built into a
-temporary folder (``homework.build``, without otter's own solution check), test
+temporary folder (``homework.build``, without otter's own solution check; the
+hostile-submission suite, ``test_grading_hostile.py``, reuses it), test
 submissions are made from the built student notebooks as
 ``fixtures/homework/submissions.yml`` describes, and all of them are graded by
-one call of ``homework.grade`` (several submissions per grading process, a few
-processes at once). The tests read the CSV and the feedback it wrote.
+one call of ``homework.grade`` (each submission in its sandboxes, a few at
+once). The tests read the CSVs and the feedback it wrote.
 """
 
+import atexit
 import copy
 import csv
+import functools
 import json
 import re
+import shutil
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -24,7 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from homework import build, catalog, grade, hwcheck  # noqa: E402
+from homework import build, catalog, collect, grade, hwcheck  # noqa: E402
 
 ASSIGNMENTS = catalog.load()
 NAMES = [a.name for a in ASSIGNMENTS]
@@ -34,7 +39,7 @@ CHECK = re.compile(r'grader\.check\("(\w+)"\)')
 
 # Time limits for the test run: short, so the looping submissions cost seconds,
 # yet far above what a correct answer needs even on a loaded 2-core machine.
-LIMITS = ["--time-limit", "2", "--cell-timeout", "15", "--hang-timeout", "30", "--jobs", "5", "--batch", "3"]
+LIMITS = ["--time-limit", "2", "--cell-timeout", "15", "--hang-timeout", "30", "--jobs", "2"]
 
 # otter's imports use a deprecated traitlets idiom; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:Traits should be given as instances:DeprecationWarning")
@@ -117,15 +122,23 @@ def replace_answer(notebook, question, source):
 TIMINGS = {}
 
 
-@pytest.fixture(scope="session")
-def dist(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist") / "homework"
+@functools.cache
+def built_dist():
+    """Every assignment built once per process (this file and test_grading_hostile.py share it)."""
+    folder = Path(tempfile.mkdtemp(prefix="homework-dist-"))
+    atexit.register(shutil.rmtree, folder, True)
+    out = folder / "homework"
     out.mkdir()
     start = time.perf_counter()
     for assignment in ASSIGNMENTS:
         build.build_one(assignment, out, check=False)
     TIMINGS["build"] = time.perf_counter() - start
     return out
+
+
+@pytest.fixture(scope="session")
+def dist():
+    return built_dist()
 
 
 def read_notebook(path):
@@ -159,9 +172,10 @@ def submissions(dist, tmp_path_factory):
 def graded(dist, submissions, tmp_path_factory):
     out = tmp_path_factory.mktemp("grades")
     start = time.perf_counter()
-    grade.main([str(submissions), "--dist", str(dist), "--out", str(out), *LIMITS])
+    status = grade.main([str(submissions), "--dist", str(dist), "--out", str(out), *LIMITS])
     TIMINGS["grade"] = time.perf_counter() - start
-    with open(out / "scores.csv", newline="") as handle:
+    assert status == 1, "notes.txt is flagged (not a notebook): the exit status says a file needs a look"
+    with open(out / "questions.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     scores = {(r["student"], r["assignment"], r["question"]): r for r in rows}
     return out, rows, scores
@@ -349,11 +363,21 @@ def test_a_looping_and_raising_submission_is_graded(graded, name):
 
 
 def test_a_hanging_submission_is_stopped_and_the_others_graded(graded):
+    """The notebook is killed after the hang timeout and marked "timed out"; since the grader now
+    keeps the answers of the cells that finished, the questions before the hanging cell earn
+    their points and the hanging question and those after it score zero."""
     _, _, scores = graded
     name = EXTRAS["hang"]["assignment"]
-    for question in auto_questions(name):
+    hanging = EXTRAS["hang"]["question"]
+    questions = auto_questions(name)
+    for question in questions:
         row = scores[("hang", name, question)]
-        assert row["status"].startswith("timed out") and float(row["points"]) == 0
+        assert row["status"].startswith("timed out")
+        got, most = points(scores, "hang", name, question)
+        if questions.index(question) < questions.index(hanging):
+            assert got == most > 0, f"{question} was answered before the hanging cell"
+        else:
+            assert got == 0, question
         assert points(scores, "solution", name, question)[0] == points(scores, "solution", name, question)[1]
 
 
@@ -365,8 +389,13 @@ def test_a_submission_that_kills_its_kernel_is_an_error(graded):
         assert row["status"].startswith("error") and float(row["points"]) == 0
 
 
-def test_scores_csv_has_one_row_per_student_and_question(graded):
-    _, rows, _ = graded
+def test_scores_csv_has_one_row_per_file_and_questions_csv_one_per_question(graded, submissions):
+    out, rows, _ = graded
+    with open(out / "scores.csv", newline="") as handle:
+        files = list(csv.DictReader(handle))
+    on_disk = sorted(p.relative_to(submissions).as_posix() for p in submissions.rglob("*") if p.is_file())
+    assert sorted(r["file"] for r in files) == on_disk
+    assert next(r for r in files if r["file"] == "notes.txt")["status"].startswith("not a notebook")
     assert list(rows[0]) == ["student", "assignment", "question", "points", "max", "status"]
     students = {"solution", "untouched", "mistake", "broken"}
     expected = sum(len(a.questions) for a in ASSIGNMENTS) * len(students)
@@ -379,15 +408,25 @@ def test_scores_csv_has_one_row_per_student_and_question(graded):
 def test_feedback_shows_public_messages_and_hides_hidden_tests(graded):
     out, _, _ = graded
     name = "hw02_sharing"
+    """Failed hidden tests are named (the issue asks for it) but none of their code is shown."""
     feedback = (out / "feedback" / "untouched" / f"{name}.md").read_text()
-    assert "public test 1: failed" in feedback and "hidden test 1: failed" in feedback
+    assert re.search(r"public test `\w+`: failed", feedback) and re.search(r"hidden test `\w+`: failed", feedback)
     assert "should be a NumPy array, got NoneType" in feedback
+    hidden_names = set(re.findall(r"def (test_\w+)", "".join(cell.source for cell in _hidden_cells(by_name(name)))))
     for hidden in solution_texts(by_name(name)):
-        assert hidden not in feedback
+        if hidden not in hidden_names:
+            assert hidden not in feedback
     assert "torch.nn.functional" not in feedback
     solved = (out / "feedback" / "solution" / f"{name}.md").read_text()
     assert "Model answer" in solved, "the written answer is copied for the grader"
-    assert f"Autograded: **{by_name(name).auto_points:g} / {by_name(name).auto_points:g}**" in solved
+    assert f"Autograded: {by_name(name).auto_points:g} / {by_name(name).auto_points:g}" in solved
+
+
+def _hidden_cells(assignment):
+    import jupytext
+
+    return [c for c in jupytext.read(assignment.path).cells
+            if c.cell_type == "code" and c.source.lstrip().startswith("# HIDDEN")]
 
 
 def test_report_runtime(graded):
@@ -467,7 +506,11 @@ def test_discover_finds_students_and_assignments(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "unrelated.ipynb")
     (tmp_path / ".ipynb_checkpoints").mkdir()
     nbformat.write(notebook, tmp_path / ".ipynb_checkpoints" / "bob-checkpoint.ipynb")
-    found, unknown = grade.discover(tmp_path, names)
-    assert sorted((s.student, s.assignment) for s in found) == [
-        ("alice", "hw02_sharing"), ("bob", "hw02_sharing"), ("carol_hw01_locality", "hw01_locality")]
-    assert [p.name for p in unknown] == ["unrelated.ipynb"]
+    found = collect.discover(tmp_path, {name: {"heading": ""} for name in names})
+    graded = [s for s in found if not s.problem]
+    # names are normalised now: the assignment's name is not part of the student's
+    assert sorted((s.student, s.assignment) for s in graded) == [
+        ("alice", "hw02_sharing"), ("bob", "hw02_sharing"), ("carol", "hw01_locality")]
+    flagged = {s.path.name: s.problem for s in found if s.problem}
+    assert flagged["unrelated.ipynb"].startswith("unknown assignment")
+    assert flagged["bob-checkpoint.ipynb"].startswith("ignored")
