@@ -18,7 +18,7 @@ This module holds everything chapter 4 needs for that:
   :func:`learn_kernel`;
 * figures and a widget: :func:`plot_images`, :func:`plot_matrix_pattern`,
   :func:`plot_losses`, :data:`PRESET_KERNELS`, :func:`parse_kernel`,
-  :func:`plot_filter_grid`, :func:`filter_widget`.
+  :func:`plot_filter_grid`, :func:`filter_widget` (on :class:`cnnlib.live_figure.LiveFigure`).
 
 Images are 2-D arrays ``(H, W)`` (rows, columns) throughout; kernels are 2-D
 ``(kh, kw)``. Counts follow the caption's convention: a kernel of ``k``
@@ -68,10 +68,13 @@ __all__ = [
     "heavy_ball_parameters",
     "learn_kernel",
     "plot_images",
+    "draw_images",
     "plot_matrix_pattern",
     "plot_losses",
     "parse_kernel",
     "plot_filter_grid",
+    "kernel_text",
+    "draw_filtered",
     "filter_widget",
 ]
 
@@ -648,17 +651,26 @@ def plot_images(images, ncols=None, panel_size=3.6, colorbar=True):
 
     if not isinstance(images, dict) or not images:
         raise TypeError("images must be a non-empty dict title -> 2-D array")
+    ncols = len(images) if ncols is None else ncols
+    nrows = -(-len(images) // ncols)
+    fig = plt.figure(figsize=(panel_size * ncols * 1.15, panel_size * nrows))
+    draw_images(fig, images, ncols, colorbar)
+    return fig
+
+
+def draw_images(fig, images, ncols=None, colorbar=True):
+    """Draw :func:`plot_images`' panels on an empty figure ``fig`` (pyplot or not)."""
+    if not isinstance(images, dict) or not images:
+        raise TypeError("images must be a non-empty dict title -> 2-D array")
     n = len(images)
     ncols = n if ncols is None else ncols
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size * ncols * 1.15, panel_size * nrows),
-                             squeeze=False)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, (title, image) in zip(axes.flat, images.items()):
         _show(ax, _check_image(title, image), title, colorbar)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     fig.tight_layout()
-    return fig
 
 
 def plot_matrix_pattern(matrix, image_shape):
@@ -774,43 +786,62 @@ def plot_filter_grid(image, kernels=None, region=None, ncols=4, panel_size=2.6):
     return plot_images(filtered, ncols=ncols, panel_size=panel_size, colorbar=False)
 
 
+def kernel_text(kernel):
+    """A kernel as the widget's text box shows it: ``"0 -1 0; -1 5 -1; 0 -1 0"`` (read by :func:`parse_kernel`)."""
+    return "; ".join(" ".join(f"{v:.4g}" for v in row) for row in np.asarray(kernel, dtype=float))
+
+
+def draw_filtered(fig, image, kernel):
+    """The widget's picture on an empty figure: ``image`` and ``image`` filtered by ``kernel`` (text).
+
+    Filtering keeps the size (mirrored borders). A kernel that
+    :func:`parse_kernel` refuses is reported in the figure, not raised.
+    """
+    try:
+        k = parse_kernel(kernel)
+        out = filter2d(image, k, padding="same", padding_mode="reflect")
+    except ValueError as error:
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, f"cannot use this kernel:\n{error}", ha="center", va="center", fontsize=11,
+                transform=ax.transAxes, wrap=True)
+        return
+    draw_images(fig, {"photograph": image, f"filtered by {kernel_text(k)}": out})
+
+
 def filter_widget(image, kernels=None, start=None, panel_size=3.2):
-    """An ``ipywidgets.interactive``: pick a preset kernel or type your own, see the filtered image.
+    """A :class:`cnnlib.live_figure.LiveFigure`: pick a preset kernel or type your own, see the filtered image.
 
     The text box holds the kernel (rows separated by ``;``); choosing a preset
-    writes it there, and editing it filters with your kernel. Display it in a
-    notebook; the book shows :func:`plot_filter_grid` beside it. ``start``
-    names the preset shown first (default: the vertical edge of fig. 9.6 if
-    it is among ``kernels``, else the first one).
+    writes it there, and editing it (then Enter) filters with your kernel.
+    Each change redraws the picture (:func:`draw_filtered`) once. Display it
+    in a notebook; the book shows :func:`plot_filter_grid` beside it.
+    ``start`` names the preset shown first (default: the vertical edge of
+    fig. 9.6 if it is among ``kernels``, else the first one).
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+
+    from cnnlib.live_figure import LiveFigure
 
     image = _check_image("image", image)
     kernels = PRESET_KERNELS if kernels is None else kernels
-
-    def as_text(k):
-        return "; ".join(" ".join(f"{v:.4g}" for v in row) for row in k)
-
     if start is None:
         start = "vertical edge [-1, 1]" if "vertical edge [-1, 1]" in kernels else next(iter(kernels))
     if start not in kernels:
         raise ValueError(f"start must be one of the kernels {list(kernels)}, got {start!r}")
-    first = start
-    preset = widgets.Dropdown(options=list(kernels), value=first, description="preset")
-    text = widgets.Text(value=as_text(kernels[first]), description="kernel",
+    preset = widgets.Dropdown(options=list(kernels), value=start, description="preset")
+    text = widgets.Text(value=kernel_text(kernels[start]), description="kernel", continuous_update=False,
                         layout=widgets.Layout(width="32em"))
-    preset.observe(lambda change: setattr(text, "value", as_text(kernels[change["new"]])), "value")
+    shown = {"preset": start}  # the preset whose kernel the text box was last given
 
-    def show(preset, kernel):
-        try:
-            k = parse_kernel(kernel)
-            out = filter2d(image, k, padding="same", padding_mode="reflect")
-        except ValueError as error:
-            print(f"cannot use this kernel: {error}")
-            return
-        fig = plot_images({"photograph": image, f"filtered by {as_text(k)}": out}, panel_size=panel_size)
-        plt.show()
-        plt.close(fig)
+    def constrain(controls):
+        """A newly chosen preset writes its kernel into the text box; an edited text box is left alone."""
+        if controls["preset"].value != shown["preset"]:
+            shown["preset"] = controls["preset"].value
+            controls["kernel"].value = kernel_text(kernels[shown["preset"]])
 
-    return widgets.interactive(show, preset=preset, kernel=text)
+    def draw(fig, preset, kernel):
+        draw_filtered(fig, image, kernel)
+
+    return LiveFigure(draw, {"preset": preset, "kernel": text}, constrain=constrain,
+                      figsize=(panel_size * 2 * 1.15, panel_size))

@@ -336,23 +336,56 @@ def test_figures_have_labelled_axes(small_photo):
         edges.plot_matrix_pattern(np.zeros((2, 5)), (2, 3))
 
 
-def test_filter_widget_follows_the_preset(small_photo):
-    import matplotlib.pyplot as plt
+def _filter_picture(image, kernel, panel_size=3.2):
+    from cnnlib.live_figure import render_png
 
-    widget = edges.filter_widget(small_photo)
-    preset, text = widget.children[0], widget.children[1]
-    preset.value = "sharpen"
+    return render_png(lambda fig, **values: edges.draw_filtered(fig, image, values["kernel"]),
+                      {"kernel": kernel}, figsize=(panel_size * 2 * 1.15, panel_size))
+
+
+def _intact(png):
+    import io
+
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(png))
+    picture.load()                     # decodes every row: a truncated PNG raises here
+    return picture.size
+
+
+def test_filter_widget_follows_the_preset(small_photo):
+    live = edges.filter_widget(small_photo)
+    preset, text = live.controls["preset"], live.controls["kernel"]
+    assert live.redraws == 1
+    assert live.image.value == _filter_picture(small_photo, edges.kernel_text(edges.PRESET_KERNELS["vertical edge [-1, 1]"]))
+    preset.value = "sharpen"           # writes the kernel into the text box: still one redraw
     np.testing.assert_array_equal(edges.parse_kernel(text.value), edges.PRESET_KERNELS["sharpen"])
-    text.value = "1 2; 3"  # a bad kernel is reported, not raised
-    plt.close("all")
+    assert live.redraws == 2
+    assert live.image.value == _filter_picture(small_photo, text.value)
+    text.value = "1 2; 3"              # a bad kernel is reported in the picture, not raised
+    assert live.redraws == 3 and preset.value == "sharpen"
+    assert live.image.value == _filter_picture(small_photo, "1 2; 3")
+    text.value = "0 0 0; 0 2 0; 0 0 0"  # an edited kernel stays: the preset does not overwrite it
+    assert text.value == "0 0 0; 0 2 0; 0 0 0" and live.redraws == 4
+
+
+def test_filter_widget_redraws_once_per_change_intact(small_photo):
+    live = edges.filter_widget(small_photo)
+    preset, text = live.controls["preset"], live.controls["kernel"]
+    changes = [(preset, "box blur"), (text, "1 0 -1"), (preset, "Laplacian (all edges)"), (text, "x"),
+               (preset, "identity")]
+    for n, (control, value) in enumerate(changes, start=2):
+        control.value = value
+        assert live.redraws == n
+        assert live.image.value == _filter_picture(small_photo, text.value)
+        assert _intact(live.image.value) == (736, 320)
 
 
 def test_filter_widget_start(small_photo):
-    import matplotlib.pyplot as plt
-
-    assert edges.filter_widget(small_photo).children[0].value == "vertical edge [-1, 1]"
+    assert edges.filter_widget(small_photo).controls["preset"].value == "vertical edge [-1, 1]"
     mine = {"blur": np.full((2, 2), 0.25), "id": np.ones((1, 1))}
-    assert edges.filter_widget(small_photo, mine).children[0].value == "blur"
+    live = edges.filter_widget(small_photo, mine)
+    assert live.controls["preset"].value == "blur"
+    assert live.controls["kernel"].value == edges.kernel_text(mine["blur"]) == "0.25 0.25; 0.25 0.25"
     with pytest.raises(ValueError, match="start must be one of"):
         edges.filter_widget(small_photo, mine, start="sharpen")
-    plt.close("all")
