@@ -15,9 +15,11 @@ Caching: with ``cache="some/folder"`` a result is stored as JSON and reused
 by a later call with the same arguments, the same library source and the
 same torch and NumPy versions; ``refresh=True`` recomputes and overwrites.
 The book's chapter calls both experiments with ``cache=BOOK_CACHE,
-refresh=True`` (it always recomputes, and leaves its results for the claims
-audit); the audit calls them with ``cache=BOOK_CACHE`` and the default
-arguments and gets the chapter's numbers back without training. For a quick
+refresh=True`` (it always recomputes, and leaves its results there); a later
+call with ``cache=BOOK_CACHE`` and the default arguments gets the chapter's
+numbers back without training. ``BOOK_CACHE`` is ``_build/cache/experiments``
+in a checkout of the course, and a per-user cache folder when ``cnnlib`` is
+installed elsewhere; a cache that cannot be written is skipped. For a quick
 check pass smaller arguments, e.g.
 ``sample_efficiency(sizes=(50, 200), seeds=(0,), steps=30)`` (seconds).
 
@@ -34,6 +36,7 @@ import copy
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +46,18 @@ from cnnlib import data, models, train
 TRAINING = {"steps": 100, "min_epochs": 10, "batch_size": 64, "lr": 2e-2, "schedule": "onecycle"}
 SIZES = tuple(int(n) for n in np.geomspace(50, 1257, 5).round())  # 50 ... the whole training split
 CHANCE = 0.1  # ten balanced classes
-BOOK_CACHE = Path(__file__).resolve().parents[1] / "_build" / "cache" / "experiments"
+
+
+def _book_cache():
+    """``_build/cache/experiments`` of the course when cnnlib runs from a checkout, else a per-user cache
+    folder: an installed cnnlib never writes beside itself (in site-packages)."""
+    root = Path(__file__).resolve().parents[1]
+    if (root / "_toc.yml").is_file() and (root / "chapters").is_dir():
+        return root / "_build" / "cache" / "experiments"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cnnlib" / "experiments"
+
+
+BOOK_CACHE = _book_cache()
 
 _TRAINED = {}  # (kind, seed, settings, data digest) -> state_dict
 
@@ -121,8 +135,11 @@ def _cached(name, arguments, compute, cache, refresh=False):
     if path.exists() and not refresh:
         return json.loads(path.read_text())
     result = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result))
+    except OSError:  # a read-only place: the result stands, only the cache is lost
+        pass
     return result
 
 

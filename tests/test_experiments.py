@@ -44,6 +44,23 @@ def test_sample_efficiency_tiny_is_deterministic_and_cached(tmp_path):
         experiments.sample_efficiency(sizes=(5000,), seeds=(0,), progress=False, **TINY)
 
 
+def test_a_cache_that_cannot_be_written_is_skipped(tmp_path):
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    assert experiments._cached("x", {"a": 1}, lambda: {"b": 2}, cache=blocked / "sub") == {"b": 2}
+
+
+def test_book_cache_is_in_the_checkout_or_a_user_folder(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent  # this checkout
+    assert experiments.BOOK_CACHE == root / "_build" / "cache" / "experiments"
+    # an installed cnnlib (no book around it) does not write into site-packages
+    monkeypatch.setattr(experiments, "__file__", str(tmp_path / "site-packages" / "cnnlib" / "experiments.py"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert experiments._book_cache() == tmp_path / "cache" / "cnnlib" / "experiments"
+
+
 def test_translation_tiny_shapes_and_positions():
     result = experiments.translation("center", kinds=("fully connected",), test_size=20, progress=False, **TINY)
     assert result["positions"] == list(range(9)) and result["center"] == 4
