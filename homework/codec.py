@@ -52,8 +52,7 @@ def encode(value, callback=None, _depth=0):
     if isinstance(value, complex):
         return {"$c": [value.real, value.imag]}
     if isinstance(value, np.ndarray) and value.dtype.kind in _ARRAY_KINDS:
-        data = np.ascontiguousarray(value)
-        return {"$a": [data.dtype.str, list(data.shape), base64.b64encode(data.tobytes()).decode()]}
+        return {"$a": [value.dtype.str, list(value.shape), base64.b64encode(value.tobytes(order="C")).decode()]}
     if isinstance(value, np.generic) and value.dtype.kind in _ARRAY_KINDS:
         return {"$s": encode(np.asarray(value), callback, _depth + 1)}
     if isinstance(value, (list, tuple)):

@@ -61,7 +61,8 @@ def _source_entry(value):
     return {"source": source, "defines": value.__name__}
 
 
-def _entry(value, namespace, out, pending):
+def _entry(value, pending):
+    """The entry of one value; the globals a notebook function uses are added to ``pending``."""
     if isinstance(value, types.ModuleType):
         return {"module": value.__name__}
     module = getattr(value, "__module__", None)
@@ -69,15 +70,14 @@ def _entry(value, namespace, out, pending):
         entry = _source_entry(value)
         if "source" in entry:
             try:
-                code = compile(entry["source"], "<answer>", "exec")
-                pending.extend(sorted(_names_used(code)))
+                pending.extend(sorted(_names_used(compile(entry["source"], "<answer>", "exec"))))
             except (SyntaxError, ValueError):
                 pass
         return entry
     if callable(value) and not isinstance(value, (types.FunctionType, type)) and hasattr(value, "func"):
-        value = value.func   # functools.partial
+        value = value.func   # functools.partial: what matters is the function it wraps
         module = getattr(value, "__module__", None)
-    if callable(value) and module not in (None, "__main__") and not isinstance(value, type(codec)):
+    if callable(value) and module not in (None, "__main__"):
         return {"foreign": [str(module), str(getattr(value, "__qualname__", getattr(value, "__name__", "")))]}
     return {"data": codec.encode(value)}
 
@@ -94,7 +94,7 @@ def export(namespace, answers):
                 out[name] = {"missing": True}
             continue
         try:
-            out[name] = _entry(namespace[name], namespace, out, pending)
+            out[name] = _entry(namespace[name], pending)
         except Exception as error:  # noqa: BLE001 - a value that breaks the export is unsupported
             out[name] = {"unsupported": f"{type(error).__name__} while reading it"}
     return out
@@ -129,7 +129,11 @@ def main():
     channel = _private_channel()
     from IPython.core.interactiveshell import InteractiveShell
 
-    shell = InteractiveShell.instance(colors="NoColor")
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False    # no history file in the sandbox's /tmp
+    shell = InteractiveShell.instance(config=config, colors="NoColor")
     shell.showtraceback = lambda *args, **kwargs: None
     sys.path.insert(0, os.getcwd())
     timeout = float(job["cell_timeout"])
