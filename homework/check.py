@@ -271,8 +271,6 @@ def _failing_line(error, source):
 
 def run_case(case, env, source, all_sources):
     """(passed, message) of one test case against ``env``."""
-    from hwcheck import TimeLimitExceeded   # noqa: F401 - loaded by load_tests
-
     kwargs = {arg: env.get(arg) for arg in case.func.__code__.co_varnames[:case.func.__code__.co_argcount]}
     try:
         case.func(**kwargs)

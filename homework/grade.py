@@ -26,12 +26,14 @@ instructor (corrupt, unknown assignment, not a notebook, grading error).
 
 import argparse
 import json
+import os
 import re
 import signal
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -128,6 +130,20 @@ def _progress(index, count, submission, result, numbers):
           flush=True)
 
 
+def _stop_on_signals():
+    """Ctrl-C or `kill`: stop at once. What is graded is already on disk; the sandboxes and
+    checkers die with this process (``--die-with-parent``, ``PR_SET_PDEATHSIG``).
+    Returns the previous handlers."""
+    def stop(signum, frame):
+        print(f"\ninterrupted ({signal.Signals(signum).name}): what was graded is kept; "
+              "run the same command again to grade the rest", file=sys.stderr, flush=True)
+        os._exit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
@@ -153,28 +169,53 @@ def main(argv=None):
     print(f"{len(submissions)} file(s) in {args.submissions}: {len(todo)} to grade, "
           f"{sum(1 for s in submissions if not s.problem) - len(todo)} already graded, "
           f"{sum(1 for s in submissions if s.problem)} flagged; {args.jobs} at a time", flush=True)
-    # `kill` (SIGTERM) ends the run like Ctrl-C; the sandboxes die with their parent
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    previous = _stop_on_signals()
+    try:
+        run = _Run(submissions, assignments, store, out, manual, roster, options)
+        return _grade_all(run, todo, settings, args.jobs)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class _Run:
+    """What one grading run reports on."""
+
+    submissions: list
+    assignments: dict
+    store: gradebook.ResultStore
+    out: Path
+    manual: dict
+    roster: list | None
+    options: dict
+
+    def write(self):
+        gradebook.write_reports(self.out, self.submissions, self.assignments, self.store, self.manual,
+                                self.roster, self.options)
+
+
+def _grade_all(run, todo, settings, jobs):
+    """Grade ``todo``, ``jobs`` at a time, rewriting the reports after each; returns the exit status."""
     start, lock = time.perf_counter(), threading.Lock()
-    write = lambda: gradebook.write_reports(out, submissions, assignments, store, manual, roster, options)  # noqa: E731
-    write()
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(_grade_one, s, assignments[s.assignment], settings): s for s in todo}
+    run.write()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(_grade_one, s, run.assignments[s.assignment], settings): s for s in todo}
         for index, future in enumerate(as_completed(futures), start=1):
             sub, result = futures[future], future.result()
             with lock:
-                store.add(sub, result)
-                write()
-                numbers = gradebook.score(sub, assignments[sub.assignment], result, manual, options)
+                run.store.add(sub, result)
+                run.write()
+                numbers = gradebook.score(sub, run.assignments[sub.assignment], result, run.manual, run.options)
                 _progress(index, len(todo), sub, result, numbers)
     pipeline.stop_checkers()
-    elapsed = time.perf_counter() - start
-    for sub in submissions:
+    for sub in run.submissions:
         if sub.problem:
             print(f"  flagged: {sub.key}: {sub.problem}")
-    print(f"graded {len(todo)} submission(s) in {elapsed:.0f} s; wrote {out / 'scores.csv'} and {out / 'feedback'}/")
-    problems = [s for s in submissions if s.problem.startswith(NEEDS_INSTRUCTOR)]
-    problems += [s for s in todo if str(store.result(s).get("status", "")).startswith("error: the grader")]
+    print(f"graded {len(todo)} submission(s) in {time.perf_counter() - start:.0f} s; "
+          f"wrote {run.out / 'scores.csv'} and {run.out / 'feedback'}/")
+    problems = [s for s in run.submissions if s.problem.startswith(NEEDS_INSTRUCTOR)]
+    problems += [s for s in todo if str(run.store.result(s).get("status", "")).startswith("error: the grader")]
     return 1 if problems else 0
 
 
