@@ -247,15 +247,28 @@ def environment(answers, server):
 # Running the tests
 # ----------------------------------------------------------------------------
 
-def _quotes_test(message, sources):
-    """Whether ``message`` contains a line of a test file (a leak of hidden test code)."""
-    text = " ".join(message.split())
+def _normalised(line):
+    return " ".join(line.split())
+
+
+def test_lines(sources, hidden_only=False):
+    """Normalised lines (of 12 characters or more) of test files; with ``hidden_only``, those of
+    hidden test cases that no public test case shares (what students must not see)."""
+    hidden, public = set(), set()
     for source in sources:
-        for line in source.splitlines():
-            line = " ".join(line.split())
-            if len(line) >= 12 and line in text:
-                return True
-    return False
+        head, *blocks = source.split("@test_case(")
+        public.update(_normalised(line) for line in head.splitlines())
+        for block in blocks:
+            lines = {_normalised(line) for line in block.splitlines()[1:]}
+            (hidden if "hidden=True" in block.split("\n", 1)[0] else public).update(lines)
+    lines = hidden - public if hidden_only else hidden | public
+    return {line for line in lines if len(line) >= 12}
+
+
+def quotes(message, lines):
+    """Whether ``message`` contains one of ``lines`` (see :func:`test_lines`)."""
+    text = _normalised(message)
+    return any(line in text for line in lines)
 
 
 def _failing_line(error, source):
@@ -269,8 +282,13 @@ def _failing_line(error, source):
     return lines[line - 1].strip() if line and line <= len(lines) else ""
 
 
-def run_case(case, env, source, all_sources):
-    """(passed, message) of one test case against ``env``."""
+def run_case(case, env, source, lines):
+    """(passed, message) of one test case against ``env``.
+
+    ``lines`` holds ``"any"`` (every line of every test file) and ``"secret"`` (the
+    lines of hidden test cases): a hidden test's message may quote neither, a
+    public test's message may not quote a hidden test.
+    """
     kwargs = {arg: env.get(arg) for arg in case.func.__code__.co_varnames[:case.func.__code__.co_argcount]}
     try:
         case.func(**kwargs)
@@ -279,13 +297,10 @@ def run_case(case, env, source, all_sources):
         message = f"{type(error).__name__}: {error}".strip()
         if len(message) > MESSAGE_CHARS:
             message = message[:MESSAGE_CHARS] + " …"
-        if case.hidden:
-            if _quotes_test(message, all_sources):
-                message = f"{type(error).__name__} (message withheld: it quotes test code)"
-        else:
-            line = _failing_line(error, source)
-            message = f"{message}\n  at: {line}" if line else message
-        return False, message
+        if quotes(message, lines["any"] if case.hidden else lines["secret"]):
+            return False, f"{type(error).__name__} (message withheld: it quotes test code)"
+        line = "" if case.hidden else _failing_line(error, source)
+        return False, f"{message}\n  at: {line}" if line else message
 
 
 def check(job):
@@ -295,7 +310,8 @@ def check(job):
     answers = job.get("answers") or {}
     server = FunctionServer(answers)
     env = environment(answers, server)
-    all_sources = [q["source"] for q in questions.values()]
+    sources = [q["source"] for q in questions.values()]
+    lines = {"any": test_lines(sources), "secret": test_lines(sources, hidden_only=True)}
     results, rebuild_errors = {}, {}
     needs_server = any(isinstance(v, RemoteFunction) for v in env.values())
     try:
@@ -305,7 +321,7 @@ def check(job):
                 try:
                     if needs_server:
                         rebuild_errors = server.ensure()
-                    passed, message = run_case(case, env, question["source"], all_sources)
+                    passed, message = run_case(case, env, question["source"], lines)
                 except ServerDied as error:
                     passed, message = False, f"ServerDied: {error}"
                 tests.append({"name": case.name, "hidden": case.hidden, "points": points,

@@ -216,6 +216,8 @@ def _grade_all(run, todo, settings, jobs):
           f"wrote {run.out / 'scores.csv'} and {run.out / 'feedback'}/")
     problems = [s for s in run.submissions if s.problem.startswith(NEEDS_INSTRUCTOR)]
     problems += [s for s in todo if str(run.store.result(s).get("status", "")).startswith("error: the grader")]
+    if problems:
+        print(f"{len(problems)} file(s) need you: see their status in {run.out / 'scores.csv'} (exit status 1)")
     return 1 if problems else 0
 
 

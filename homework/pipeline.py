@@ -28,7 +28,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from homework import codec, integrity, sandbox
+from homework import check, codec, integrity, sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +40,13 @@ class Settings:
     hang_timeout: float = 600     # seconds without a finished cell before the notebook's sandbox is killed
     check_timeout: float = 900    # seconds for all the tests of one submission
     memory_mb: int = 4096         # address space per process in a sandbox
+
+
+def test_sources(autograder):
+    """The text of every test file of an assignment (read in this process; never written anywhere)."""
+    with zipfile.ZipFile(autograder) as archive:
+        return [archive.read(m).decode() for m in sorted(archive.namelist())
+                if m.startswith("tests/") and m.endswith(".py")]
 
 
 def test_arguments(autograder):
@@ -196,6 +203,9 @@ def grade(submission, assignment, settings):
     tampered, suspicious = integrity.flags(submission.notebook, assignment["otter_cells"])
     cells = integrity.cells_to_run(submission.notebook, assignment["otter_cells"])
     run = run_notebook(cells, assignment["answers"], assignment["hwcheck"], settings)
+    secret = check.test_lines(test_sources(assignment["zip"]), hidden_only=True)
+    withheld = ": (message withheld: it quotes test code)"
+    run["cell_errors"] = [e.split(":", 1)[0] + withheld if check.quotes(e, secret) else e for e in run["cell_errors"]]
     checked = run_checks(assignment["zip"], run["answers"], settings)
     status = run["status"] if run["status"] != "ok" else checked.get("status", "ok")
     return {

@@ -123,10 +123,17 @@ def test_points_are_shared_as_otter_shares_them():
     assert mine == [t.points for t in theirs] == [1.5, 1.0, 1.5]
 
 
-def test_a_hidden_message_that_quotes_a_test_is_withheld():
-    source = "def test_secret(f):\n    assert f(2) == 4, 'wrong'\n"
-    assert check._quotes_test("AssertionError: assert f(2) == 4, 'wrong' (from the file)", [source])
-    assert not check._quotes_test("AssertionError: wrong", [source])
+def test_messages_that_quote_test_code_are_recognised():
+    source = ("from otter.test_files import test_case\n\n"
+              "@test_case(points=None, hidden=False)\ndef test_shape(f):\n    import hwcheck as hw\n"
+              "    assert f(1).shape == (2,), 'bad shape'\n\n"
+              "@test_case(points=None, hidden=True)\ndef test_secret(f):\n    import hwcheck as hw\n"
+              "    assert f(2) == 4, 'wrong'\n")
+    secret = check.test_lines([source], hidden_only=True)
+    assert secret == {"assert f(2) == 4, 'wrong'", "def test_secret(f):"}   # 'import hwcheck' is public too
+    assert check.quotes("AssertionError: x\n  assert   f(2) == 4, 'wrong' (from the file)", secret)
+    assert not check.quotes("AssertionError: wrong", secret)
+    assert check.quotes("see: assert f(1).shape == (2,), 'bad shape'", check.test_lines([source]))
 
 
 # ----------------------------------------------------------------------------
