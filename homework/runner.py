@@ -77,6 +77,8 @@ def _entry(value, pending):
     if callable(value) and not isinstance(value, (types.FunctionType, type)) and hasattr(value, "func"):
         value = value.func   # functools.partial: what matters is the function it wraps
         module = getattr(value, "__module__", None)
+        if module == "__main__":
+            return {"unsupported": "a functools.partial of a notebook function (write a function with def)"}
     if callable(value) and module not in (None, "__main__"):
         return {"foreign": [str(module), str(getattr(value, "__qualname__", getattr(value, "__name__", "")))]}
     return {"data": codec.encode(value)}
@@ -135,6 +137,7 @@ def main():
     config.HistoryManager.enabled = False    # no history file in the sandbox's /tmp
     shell = InteractiveShell.instance(config=config, colors="NoColor")
     shell.showtraceback = lambda *args, **kwargs: None
+    shell.enable_gui = lambda gui=None: None          # `%matplotlib inline` works without a kernel
     sys.path.insert(0, os.getcwd())
     timeout = float(job["cell_timeout"])
     for index, source in enumerate(job["cells"]):

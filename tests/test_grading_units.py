@@ -232,3 +232,29 @@ def test_the_store_resumes_and_survives_a_torn_line(tmp_path):
     again = gradebook.ResultStore(tmp_path)
     assert again.done(sub) and again.result(sub)["questions"]["q1"]["points"] == 4
     assert not again.done(replace(sub, sha256="another content"))
+
+
+# ----------------------------------------------------------------------------
+# The runner, in its sandbox
+# ----------------------------------------------------------------------------
+
+def test_the_runner_handles_magics_plots_and_odd_answers():
+    from homework import pipeline
+
+    cells = ["%matplotlib inline\nimport matplotlib.pyplot as plt\nimport numpy as np",
+             "plt.plot([1, 2]); plt.show()", "!echo shell escapes work", "x = np.arange(3)\nx",
+             "def f(a):\n    return a + x + helper()\n\ndef helper():\n    return 1",
+             "import functools\ng = functools.partial(f, a=1)", "from numpy import convolve as h",
+             "import torch\nt = torch.ones(2)", "raise ValueError('mine')"]
+    run = pipeline.run_notebook(cells, ["f", "g", "h", "t", "nothing"], Path(check.__file__).with_name("hwcheck.py"),
+                                pipeline.Settings(cell_timeout=60, hang_timeout=120))
+    answers = run["answers"]
+    assert run["status"] == "ok" and run["cells_run"] == len(cells)
+    assert run["cell_errors"] == ["code cell 9: ValueError: mine"]
+    assert answers["f"]["source"].startswith("def f(a):")
+    assert answers["helper"]["source"].startswith("def helper():"), "the helpers a function uses come along"
+    assert np.array_equal(codec.decode(answers["x"]["data"]), [0, 1, 2]), "and the globals it reads"
+    assert "partial" in answers["g"]["unsupported"]
+    assert answers["h"] == {"foreign": ["numpy", "convolve"]}
+    assert isinstance(codec.decode(answers["t"]["data"]), codec.Unsupported)
+    assert answers["nothing"] == {"missing": True}
