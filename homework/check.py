@@ -24,6 +24,7 @@ import json
 import os
 import re
 import select
+import subprocess
 import sys
 import types
 import zipfile
@@ -35,8 +36,7 @@ if __package__ in (None, ""):
 from homework import codec, sandbox  # noqa: E402
 
 MESSAGE_CHARS = 300
-READY_SECONDS = 120
-FUNCTION_LIMITS = sandbox.Limits(tmp_bytes=64 << 20)
+READY_SECONDS = 60
 
 
 class StudentError(Exception):
@@ -109,24 +109,29 @@ def load_tests(autograder):
 class FunctionServer:
     """The sandboxed :mod:`homework.funcserver` holding the student's functions; restarted when it dies."""
 
-    def __init__(self, answers):
-        self.answers = answers
+    def __init__(self, answers, limits=sandbox.Limits(tmp_bytes=64 << 20)):
+        self.answers, self.limits = answers, limits
         self.box = None
         self.errors = {}
+        self.failed = None      # why the functions could not be rebuilt (then no second try)
 
     def ensure(self):
         """Start the server if it is not running; returns {name: error} of answers it could not rebuild."""
         if self.box is not None and self.box.process.poll() is None:
             return self.errors
+        if self.failed:
+            raise ServerDied(self.failed)
         self.stop()
         argv, binds = sandbox.script_argv("funcserver.py")
-        self.box = sandbox.spawn(argv, binds, FUNCTION_LIMITS, stdin=_PIPE, stdout=_PIPE, stderr=_DEVNULL)
+        self.box = sandbox.spawn(argv, binds, self.limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
         self._send({"answers": self.answers})
         ready, _, _ = select.select([self.box.process.stdout], [], [], READY_SECONDS)
         reply = self._receive() if ready else None
         if reply is None or "ready" not in reply:
             self.stop()
-            raise ServerDied("the student's functions could not be rebuilt in time")
+            self.failed = f"the student's functions could not be rebuilt within {READY_SECONDS} s"
+            raise ServerDied(self.failed)
         self.errors = {str(k): str(v)[:MESSAGE_CHARS] for k, v in dict(reply["ready"]).items()}
         return self.errors
 
@@ -177,16 +182,14 @@ class FunctionServer:
             kwargs = codec.decode(request.get("kwargs", {"$d": []}))
             return {"return": codec.encode(func(*args, **kwargs))}
         except Exception as error:  # noqa: BLE001 - reported to the student's function
+            if type(error).__name__ == "TimeLimitExceeded":
+                raise       # the test's time limit, not the callback's failure
             return {"raise": f"{type(error).__name__}: {str(error)[:MESSAGE_CHARS]}"}
 
     def stop(self):
         if self.box is not None:
             self.box.kill()
             self.box = None
-
-
-_PIPE = -1      # subprocess.PIPE
-_DEVNULL = -3   # subprocess.DEVNULL
 
 
 class RemoteFunction:
@@ -308,7 +311,8 @@ def check(job):
     questions = load_tests(job["autograder"])
     os.environ["HOMEWORK_TIME_LIMIT"] = str(job.get("time_limit", 10))
     answers = job.get("answers") or {}
-    server = FunctionServer(answers)
+    server = FunctionServer(answers, sandbox.Limits(memory_bytes=int(job.get("memory_mb", 4096)) << 20,
+                                                    tmp_bytes=64 << 20))
     env = environment(answers, server)
     sources = [q["source"] for q in questions.values()]
     lines = {"any": test_lines(sources), "secret": test_lines(sources, hidden_only=True)}

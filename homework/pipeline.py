@@ -75,7 +75,7 @@ def _reader(stream, messages):
 
 def run_notebook(cells, answers, hwcheck, settings):
     """Execute ``cells`` in a sandbox; returns {"answers", "status", "cells_run", "cell_errors"}."""
-    limits = sandbox.Limits(wall_seconds=settings.hang_timeout, memory_bytes=settings.memory_mb << 20)
+    limits = sandbox.Limits(memory_bytes=settings.memory_mb << 20)
     argv, binds = sandbox.script_argv("runner.py")
     binds.append((hwcheck, f"{sandbox.WORKDIR}/hwcheck.py"))
     job = json.dumps({"cells": cells, "answers": answers, "cell_timeout": settings.cell_timeout})
@@ -193,7 +193,8 @@ def stop_checkers():
 
 def run_checks(autograder, answers, settings):
     """The test results of ``answers`` (see :mod:`homework.check`), from an interpreter that never ran student code."""
-    job = {"autograder": str(autograder), "answers": answers, "time_limit": settings.time_limit}
+    job = {"autograder": str(autograder), "answers": answers, "time_limit": settings.time_limit,
+           "memory_mb": settings.memory_mb}
     return _checker().check(job, settings.check_timeout)
 
 

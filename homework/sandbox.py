@@ -28,6 +28,11 @@ What the sandbox gives the code inside:
 * a wall-clock limit enforced by the caller (:meth:`Sandboxed.kill` kills the
   whole PID namespace at once).
 
+Measured on this course's machines (root, kernel 6.x): ``RLIMIT_NPROC`` alone
+does not stop a fork bomb run as root (the kernel exempts uid 0), which is why
+the code runs under a throw-away uid; with it, and with the ``pids`` cgroup,
+``fork`` fails with ``EAGAIN`` at the limit.
+
 What it does not protect against: kernel exploits (the sandbox shares the host
 kernel), CPU time stolen from other jobs within the wall-clock limit, and
 anything the code is *given* (its inputs, the public ``hwcheck.py``).
@@ -60,7 +65,6 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """What one sandbox may use."""
 
-    wall_seconds: float = 600        # enforced by the caller, see Sandboxed.wait
     memory_bytes: int = 4 << 30      # address space per process (torch needs about 1.5 GiB)
     processes: int = 64              # RLIMIT_NPROC of its uid, and pids.max of its cgroup
     file_bytes: int = 64 << 20       # the largest file it may write

@@ -258,3 +258,34 @@ def test_the_runner_handles_magics_plots_and_odd_answers():
     assert answers["h"] == {"foreign": ["numpy", "convolve"]}
     assert isinstance(codec.decode(answers["t"]["data"]), codec.Unsupported)
     assert answers["nothing"] == {"missing": True}
+
+
+# ----------------------------------------------------------------------------
+# The command line refuses bad input with a message that says what to do
+# ----------------------------------------------------------------------------
+
+def test_bad_command_lines_are_refused_clearly(tmp_path, capsys):
+    from homework import grade
+
+    def refused(argv, text):
+        with pytest.raises(SystemExit) as stop:
+            grade.main(argv)
+        assert stop.value.code == 2
+        assert text in capsys.readouterr().err
+
+    refused([str(tmp_path), "--dist", str(tmp_path / "nowhere")], "run `make homework` first")
+    dist = tmp_path / "dist" / "hw01_locality"
+    (dist / "autograder").mkdir(parents=True)
+    (dist / "student").mkdir()
+    (dist / "questions.json").write_text(json.dumps(MANIFEST))
+    (dist / "student" / "hw01_locality.ipynb").write_text(json.dumps(notebook(markdown="# Homework 1\n")))
+    import zipfile
+    with zipfile.ZipFile(dist / "autograder" / "hw01_locality-autograder.zip", "w") as archive:
+        archive.writestr("tests/q1.py", "def test_one(f):\n    pass\n")
+    ok = ["--dist", str(tmp_path / "dist")]
+    refused([str(tmp_path / "missing"), *ok], "is not a folder")
+    (tmp_path / "roster.csv").write_text("name\nAnn\n")
+    refused([str(tmp_path), *ok, "--roster", str(tmp_path / "roster.csv")], "needs a 'student' column")
+    refused([str(tmp_path), *ok, "--deadline", "friday"], "not an ISO 8601 time")
+    refused([str(tmp_path), *ok, "--late-penalty", "5"], "between 0 and 1")
+    refused([str(tmp_path), *ok, "--manual", str(tmp_path / "none.csv")], "none.csv")
