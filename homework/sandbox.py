@@ -25,6 +25,12 @@ What the sandbox gives the code inside:
   writes, open files, no core dumps; and, when the machine offers a writable
   ``pids`` / ``memory`` cgroup, a cgroup of its own with ``pids.max`` and a memory
   limit for the whole sandbox;
+* one share of the CPU for all its processes together, so a fork bomb's
+  sixty-odd spinning processes slow the other submissions no more than one
+  busy process would: its new session is a scheduler autogroup of its own
+  (measured: a loop next to a fork bomb kept most of its speed), and a
+  ``cpu`` cgroup of its own, where the machine has one, holds where
+  autogroup is off;
 * a wall-clock limit enforced by the caller (:meth:`Sandboxed.kill` kills the
   whole PID namespace at once).
 
@@ -150,12 +156,13 @@ def environment(extra=None):
 # ----------------------------------------------------------------------------
 
 def _cgroup_roots():
-    """{controller: folder} of writable cgroup hierarchies (v1 per controller, or v2)."""
+    """{controller: folder} of writable cgroup hierarchies (v1 per controller, or v2, where a
+    cgroup of its own already gives a sandbox one share of the CPU)."""
     base = Path("/sys/fs/cgroup")
     if (base / "cgroup.controllers").exists():   # cgroup v2 only
         return {"v2": base} if os.access(base, os.W_OK) else {}
     roots = {}
-    for controller in ("pids", "memory"):
+    for controller in ("pids", "memory", "cpu"):
         folder = base / controller
         if (folder / "cgroup.procs").exists() and os.access(folder, os.W_OK):
             roots[controller] = folder
@@ -173,7 +180,7 @@ def cleanup_stale_cgroups():
 
 
 class _Cgroup:
-    """A cgroup per sandbox, where the machine allows it; a no-op elsewhere."""
+    """A cgroup per sandbox (pids, memory, cpu), where the machine allows it; a no-op elsewhere."""
 
     def __init__(self, name, limits):
         self.folders = []
