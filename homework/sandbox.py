@@ -79,12 +79,17 @@ class Limits:
 
 
 def check_available():
-    """Raise :class:`SandboxUnavailable` with the fix when a tool is missing."""
+    """Raise :class:`SandboxUnavailable` with the fix when a tool is missing or we are not root."""
     missing = [tool for tool in (BWRAP, SETPRIV, PRLIMIT) if not os.access(tool, os.X_OK)]
     if missing:
         raise SandboxUnavailable(
             f"missing {', '.join(missing)}: install bubblewrap and util-linux "
             "(`make sandbox`, that is `apt-get install -y bubblewrap`) before grading"
+        )
+    if os.geteuid() != 0:
+        raise SandboxUnavailable(
+            "grading must run as root (for example `sudo make grade ...`): each sandbox drops to a "
+            "throw-away user id, which only root can hand out, so that the process limit holds"
         )
 
 

@@ -289,3 +289,14 @@ def test_bad_command_lines_are_refused_clearly(tmp_path, capsys):
     refused([str(tmp_path), *ok, "--deadline", "friday"], "not an ISO 8601 time")
     refused([str(tmp_path), *ok, "--late-penalty", "5"], "between 0 and 1")
     refused([str(tmp_path), *ok, "--manual", str(tmp_path / "none.csv")], "none.csv")
+
+
+def test_grading_without_root_or_bubblewrap_is_refused(monkeypatch):
+    from homework import sandbox
+
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
+    with pytest.raises(sandbox.SandboxUnavailable, match="must run as root"):
+        sandbox.check_available()
+    monkeypatch.setattr(sandbox, "BWRAP", "/nonexistent/bwrap")
+    with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install -y bubblewrap"):
+        sandbox.check_available()
