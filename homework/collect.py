@@ -9,9 +9,10 @@ appears in the results: a notebook to grade, or a file flagged with a reason
   whose name appears in the file's path, else the one whose title heading the
   notebook contains (a notebook renamed to ``Untitled.ipynb`` keeps it).
 * The **student** is the folder the file is in (``alice/hw02_sharing.ipynb``),
-  or, for a file at the top, its name with the usual noise removed:
-  ``Copy of``, `` (1)``, ``_final``, the assignment's name, otter's export
-  timestamp. Names are compared case-insensitively (lower case).
+  unless that folder is named after the assignment (``hw02/alice.ipynb``); else
+  the file's name with the usual noise removed: ``Copy of``, `` (1)``,
+  ``_final``, the assignment's name, otter's export timestamp, the ids a Canvas
+  bulk download adds. Names are compared case-insensitively (lower case).
 * The **submission time** is the file's modification time, unless a
   timestamps CSV (columns ``file`` and ``submitted``, ISO 8601) gives it.
 * Two files of the same student and assignment are **duplicates**: the newest
@@ -33,6 +34,7 @@ _NOISE = [
     re.compile(r"\s*\(\d+\)$"),
     re.compile(r"[\s_-]*\d{4}_\d{2}_\d{2}t[\d_]+$", re.I),     # otter export: name_2026_12_04T16_30_00_000000
     re.compile(r"[\s_-]*(final|submission|submit|done|v\d+)$", re.I),
+    re.compile(r"_(late_)?\d{3,}_\d{3,}(?=_|$)", re.I),       # Canvas: name_[late_]userid_submissionid_file
 ]
 
 
@@ -102,11 +104,24 @@ def _assignment_of(rel, notebook, assignments):
     return ""
 
 
+def _is_assignment_folder(name, assignment):
+    """Whether a folder is named after the assignment (``hw01_locality/``, ``hw01/``): not a student."""
+    return bool(assignment) and _clean(name, assignment) == ""
+
+
 def student_name(rel, assignment):
-    """The student a file belongs to: its folder, or its file name without the usual noise."""
-    if len(rel.parts) > 1:
+    """The student a file belongs to: its folder, or its file name without the usual noise.
+
+    A folder named after the assignment (``hw01/alice.ipynb``) is not a student:
+    the file's name is used then.
+    """
+    if len(rel.parts) > 1 and not _is_assignment_folder(rel.parts[-2], assignment):
         return rel.parts[-2].strip().lower()
-    stem = rel.stem
+    return (_clean(rel.stem, assignment) or rel.stem).lower()
+
+
+def _clean(stem, assignment):
+    """``stem`` without what file sharing and learning platforms add, nor the assignment's name."""
     for _ in range(3):
         for pattern in _NOISE:
             stem = pattern.sub("", stem).strip()
@@ -115,8 +130,7 @@ def student_name(rel, assignment):
             number = re.match(r"hw\d+", assignment)
             if number:
                 stem = re.sub(rf"(^|[\s_-]){number.group(0)}([\s_-]|$)", " ", stem, flags=re.I).strip()
-    stem = stem.strip(" _-.")
-    return (stem or rel.stem).lower()
+    return stem.strip(" _-.")
 
 
 def read_timestamps(path):

@@ -42,6 +42,10 @@ def notebook(assignment=None, markdown=""):
     ("judy/Copy of hw01_locality.ipynb", "hw01_locality", "judy"),
     ("Erin/hw02_sharing (1).ipynb", "hw02_sharing", "erin"),
     ("hw01_locality.ipynb", "hw01_locality", "hw01_locality"),
+    ("hw01/alice.ipynb", "hw01_locality", "alice"),                     # a folder per assignment
+    ("hw01_locality/Bob (1).ipynb", "hw01_locality", "bob"),
+    ("smithjane_late_123456_7890123_hw01_locality.ipynb", "hw01_locality", "smithjane"),   # Canvas download
+    ("smithjane_123456_7890123_notebook.ipynb", "hw01_locality", "smithjane_notebook"),
 ])
 def test_student_names_are_normalised(rel, assignment, student):
     assert collect.student_name(Path(rel), assignment) == student
