@@ -287,6 +287,18 @@ def sandbox_processes():
     return found
 
 
+def checker_processes():
+    """Pids of live checker processes (``python -m homework.check``)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"homework.check" in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
 @pytest.fixture(scope="module")
 def graded(world):
     start = time.perf_counter()
@@ -419,6 +431,7 @@ def test_killing_the_grader_loses_nothing_and_a_rerun_resumes(tmp_path, world):
     assert 1 <= graded_before < 4
     time.sleep(1)
     assert sandbox_processes() == [], "the sandboxes died with the grader"
+    assert checker_processes() == [], "and so did the checkers"
     rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"{4 - graded_before} to grade, {graded_before} already graded" in rerun.stdout
