@@ -66,6 +66,7 @@ def flags(notebook, handed_out_otter_cells):
 
 
 def cells_to_run(notebook, handed_out_otter_cells):
-    """The code cells to execute: all of the submission's, except the handed-out otter cells (not needed)."""
+    """[(number, source)] of the code cells to execute (numbered from 1 among the notebook's code
+    cells): all of the submission's, except the handed-out otter cells (not needed)."""
     otter = set(handed_out_otter_cells)
-    return [s for s in code_cells(notebook) if s.strip() not in otter]
+    return [(number, s) for number, s in enumerate(code_cells(notebook), start=1) if s.strip() not in otter]

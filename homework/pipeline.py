@@ -73,8 +73,12 @@ def _reader(stream, messages):
         messages.put(error)
 
 
-def run_notebook(cells, answers, hwcheck, settings):
-    """Execute ``cells`` in a sandbox; returns {"answers", "status", "cells_run", "cell_errors"}."""
+def run_notebook(cells, answers, hwcheck, settings, numbers=None):
+    """Execute ``cells`` in a sandbox; returns {"answers", "status", "cells_run", "cell_errors"}.
+
+    ``numbers`` are the cells' numbers in the notebook (for the messages; default 1, 2, ...).
+    """
+    numbers = list(numbers or range(1, len(cells) + 1))
     limits = sandbox.Limits(memory_bytes=settings.memory_mb << 20)
     argv, binds = sandbox.script_argv("runner.py")
     binds.append((hwcheck, f"{sandbox.WORKDIR}/hwcheck.py"))
@@ -103,7 +107,7 @@ def run_notebook(cells, answers, hwcheck, settings):
                 break
             if message.get("done"):
                 break
-            _take_report(message, result)
+            _take_report(message, result, numbers)
     finally:
         box.kill()
     return result
@@ -124,12 +128,14 @@ def _exit_text(code):
     return f"exit code {code}"
 
 
-def _take_report(message, result):
+def _take_report(message, result, numbers):
     if isinstance(message.get("answers"), dict):
         result["answers"] = message["answers"]
-    result["cells_run"] = int(message.get("cell", -1)) + 1 if isinstance(message.get("cell"), int) else result["cells_run"]
-    if message.get("error"):
-        result["cell_errors"].append(f"code cell {result['cells_run']}: {str(message['error'])[:200]}")
+    cell = message.get("cell")
+    if isinstance(cell, int) and 0 <= cell < len(numbers):
+        result["cells_run"] = cell + 1
+        if message.get("error"):
+            result["cell_errors"].append(f"code cell {numbers[cell]}: {str(message['error'])[:200]}")
 
 
 class Checker:
@@ -202,8 +208,9 @@ def grade(submission, assignment, settings):
     """The result of one submission: answers run, tests checked, tampering flagged."""
     start = time.perf_counter()
     tampered, suspicious = integrity.flags(submission.notebook, assignment["otter_cells"])
-    cells = integrity.cells_to_run(submission.notebook, assignment["otter_cells"])
-    run = run_notebook(cells, assignment["answers"], assignment["hwcheck"], settings)
+    to_run = integrity.cells_to_run(submission.notebook, assignment["otter_cells"])
+    run = run_notebook([source for _, source in to_run], assignment["answers"], assignment["hwcheck"], settings,
+                       [number for number, _ in to_run])
     secret = check.test_lines(test_sources(assignment["zip"]), hidden_only=True)
     withheld = ": (message withheld: it quotes test code)"
     run["cell_errors"] = [e.split(":", 1)[0] + withheld if check.quotes(e, secret) else e for e in run["cell_errors"]]

@@ -158,7 +158,7 @@ def test_tampering_is_flagged():
     assert "grading machinery" in integrity.flags(patched, handed_out)[0]
     forking = _cells(handed_out[0], "import os\nos.fork()", handed_out[1])
     assert integrity.flags(forking, handed_out) == ("", "code touching the system: os.fork")
-    assert integrity.cells_to_run(honest, handed_out) == ["x = 1"]
+    assert integrity.cells_to_run(honest, handed_out) == [(2, "x = 1")]
 
 
 # ----------------------------------------------------------------------------
