@@ -18,13 +18,15 @@ Results are appended to ``OUT/results.jsonl`` as each submission finishes, and
 the reports (``scores.csv``, ``questions.csv``, ``students.csv``, ``canvas.csv``,
 ``gradescope.csv``, ``feedback/``; see :mod:`homework.gradebook`) are rewritten
 after each one: a crash loses nothing, and running the same command again
-grades only what is left (``--regrade`` grades everything again).
+grades only what is left: new or changed files, and the submissions of an
+assignment whose autograder was rebuilt (``--regrade`` grades everything again).
 
 Exit status: 0 when every file was graded, 1 when some file needs the
 instructor (corrupt, unknown assignment, not a notebook, grading error).
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -99,6 +101,10 @@ def _parser():
     return parser
 
 
+def _file_hash(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def _read_inputs(parser, args, assignments):
     """Roster, manual scores, timestamps and deadline, with clear errors."""
     try:
@@ -164,7 +170,7 @@ def main(argv=None):
     sandbox.cleanup_stale_cgroups()
     submissions = collect.discover(args.submissions, assignments, stamps)
     out = Path(args.out)
-    store = gradebook.ResultStore(out)
+    store = gradebook.ResultStore(out, {name: _file_hash(a["zip"]) for name, a in assignments.items()})
     todo = [s for s in submissions if not s.problem and (args.regrade or not store.done(s))]
     print(f"{len(submissions)} file(s) in {args.submissions}: {len(todo)} to grade, "
           f"{sum(1 for s in submissions if not s.problem) - len(todo)} already graded, "

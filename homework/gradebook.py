@@ -41,10 +41,17 @@ HIDDEN_MESSAGE_CHARS = 160
 # ----------------------------------------------------------------------------
 
 class ResultStore:
-    """``results.jsonl``: append-only, one JSON line per graded file."""
+    """``results.jsonl``: append-only, one JSON line per graded file.
 
-    def __init__(self, out):
+    A result counts for a file while the file's content and its assignment's
+    autograder are those it was graded with (``versions``: {assignment: hash of
+    the autograder zip}); rebuild an assignment with a fixed test and the next
+    run grades its submissions again.
+    """
+
+    def __init__(self, out, versions=None):
         self.path = Path(out) / "results.jsonl"
+        self.versions = versions or {}
         self.records = {}
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
@@ -55,13 +62,20 @@ class ResultStore:
                     continue   # a line cut short by a crash
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def done(self, submission):
-        """Whether this file, with this content, was already graded."""
+    def _current(self, submission):
         record = self.records.get(submission.key)
-        return bool(record) and record.get("sha256") == submission.sha256
+        if record and record.get("sha256") == submission.sha256 \
+                and record.get("autograder", "") == self.versions.get(submission.assignment, ""):
+            return record
+        return None
+
+    def done(self, submission):
+        """Whether this file, with this content, was graded with the current autograder."""
+        return self._current(submission) is not None
 
     def add(self, submission, result):
-        record = {"key": submission.key, "sha256": submission.sha256, "result": result}
+        record = {"key": submission.key, "sha256": submission.sha256,
+                  "autograder": self.versions.get(submission.assignment, ""), "result": result}
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
             handle.flush()
@@ -69,8 +83,8 @@ class ResultStore:
         self.records[submission.key] = record
 
     def result(self, submission):
-        record = self.records.get(submission.key)
-        return record["result"] if record and record.get("sha256") == submission.sha256 else None
+        record = self._current(submission)
+        return record["result"] if record else None
 
 
 # ----------------------------------------------------------------------------

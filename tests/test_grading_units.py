@@ -236,6 +236,8 @@ def test_the_store_resumes_and_survives_a_torn_line(tmp_path):
     again = gradebook.ResultStore(tmp_path)
     assert again.done(sub) and again.result(sub)["questions"]["q1"]["points"] == 4
     assert not again.done(replace(sub, sha256="another content"))
+    rebuilt = gradebook.ResultStore(tmp_path, {"hw01_locality": "hash of a fixed autograder"})
+    assert not rebuilt.done(sub) and rebuilt.result(sub) is None
 
 
 # ----------------------------------------------------------------------------
