@@ -273,16 +273,21 @@ def tree_hash(folder):
             for p in sorted(Path(folder).rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
 
 
-def sandbox_processes():
-    """Pids of live processes whose uid is one of the sandboxes'."""
+def sandbox_processes(grader=None):
+    """Pids of live processes whose uid is one of the sandboxes'; where the machine has cgroups,
+    only those of the sandboxes that the process ``grader`` (default: this one) started, so
+    that another test session running at the same time is not counted."""
+    grader = os.getpid() if grader is None else grader
     low, high = sandbox.UID_RANGE
     found = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             uid = int(next(line for line in status.read_text().splitlines() if line.startswith("Uid:")).split()[1])
+            cgroups = (status.parent / "cgroup").read_text()
         except (OSError, StopIteration, ValueError):
             continue
-        if low <= uid < high:
+        ours = f"{sandbox.CGROUP_PARENT}/{grader}-" in cgroups or sandbox.CGROUP_PARENT not in cgroups
+        if low <= uid < high and ours:
             found.append(int(status.parent.name))
     return found
 
@@ -297,6 +302,13 @@ def checker_processes():
         except OSError:
             continue
     return found
+
+
+def _parent(pid):
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -425,13 +437,15 @@ def test_killing_the_grader_loses_nothing_and_a_rerun_resumes(tmp_path, world):
     deadline = time.time() + 120
     while time.time() < deadline and not (results.exists() and results.read_text().count("\n") >= 1):
         time.sleep(0.2)
+    checkers = [pid for pid in checker_processes() if _parent(pid) == process.pid]
+    assert checkers, "the grader had started its checker"
     process.send_signal(signal.SIGKILL)
     process.wait()
     graded_before = results.read_text().count("\n")
     assert 1 <= graded_before < 4
     time.sleep(1)
-    assert sandbox_processes() == [], "the sandboxes died with the grader"
-    assert checker_processes() == [], "and so did the checkers"
+    assert sandbox_processes(process.pid) == [], "the sandboxes died with the grader"
+    assert not set(checkers) & set(checker_processes()), "and so did its checker"
     rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"{4 - graded_before} to grade, {graded_before} already graded" in rerun.stdout
