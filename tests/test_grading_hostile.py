@@ -3,9 +3,9 @@
 One grading run (``homework.grade``, every submission in its sandboxes) over a
 folder of ``hw01_locality`` submissions made from the built student notebook:
 honest ones, and ones that patch the test runner, write outside their folder,
-look for the hidden tests, leak test code through an exception, kill their
-parent, fork-bomb, exhaust memory, loop while ignoring interrupts, print
-gigabytes, plus a corrupt file, a renamed file, a duplicate and a name to
+look for the hidden tests and the other notebooks, leak test code through an
+exception, kill their parent, fork-bomb, exhaust memory, loop while ignoring
+interrupts, print hundreds of megabytes, reach the network, plus a corrupt file, a renamed file, a duplicate and a name to
 normalise. The expected scores are worked out from what each submission
 answers honestly (the reference solution scores 10 autograded points, and
 each question's points are in the master), never read from the grader.
@@ -115,14 +115,15 @@ READ_HIDDEN = '''
 import os
 
 def search(top="/"):
-    """Files that hold a hidden test (its name is in last year's feedback) or look like an autograder."""
+    """Files that hold a hidden test (its name is in last year's feedback), look like an autograder,
+    or are notebooks (other students' submissions)."""
     hits = []
     for folder, dirs, files in os.walk(top):
         dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev", "usr", "site-packages")]
         for name in files:
             path = os.path.join(folder, name)
             try:
-                if "autograder" in name or (os.path.getsize(path) < 200_000
+                if "autograder" in name or name.endswith(".ipynb") or (os.path.getsize(path) < 200_000
                                             and "test_against_torch_unfold" in open(path, errors="ignore").read()):
                     hits.append(path)
             except OSError:
@@ -204,6 +205,17 @@ while True:
     time.sleep(0.2)
 """
 
+NETWORK = """
+import socket, urllib.request
+for attempt in (lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2).sendall(b"pwned"),
+                lambda: urllib.request.urlopen("http://127.0.0.1:{port}/pwned", timeout=2),
+                lambda: socket.create_connection(("pypi.org", 443), timeout=2)):
+    try:
+        attempt()
+    except Exception:
+        pass
+"""
+
 HUGE_OUTPUT = """
 import os, sys
 for _ in range(300):
@@ -230,6 +242,7 @@ def world(tmp_path_factory):
     sentinel = outside / "sentinel.txt"
     sentinel.write_text("untouched\n")
     out = tmp_path_factory.mktemp("grades")
+    listener = _Listener()
     targets = [str(sentinel), str(outside / "new.txt"), str(dist / NAME / "questions.json"),
                str(ROOT / "homework" / "grade.py"), str(ROOT / "pwned.txt"), str(folder / "honest1.ipynb"),
                str(out / "results.jsonl"), "/tmp/pwned.txt", "/etc/pwned", "/root/pwned"]
@@ -250,6 +263,7 @@ def world(tmp_path_factory):
         "spinner.ipynb": with_cell(solution, SPIN_IGNORING_SIGINT),
         "sleeper.ipynb": with_cell(solution, SLEEP_IGNORING_EVERY_SIGNAL),
         "shouter.ipynb": with_cell(solution, HUGE_OUTPUT),
+        "caller.ipynb": with_cell(solution, NETWORK.format(port=listener.port)),
         "mallory/Untitled (1).ipynb": solution,
         "judy/Copy of hw01_locality.ipynb": student,
         "judy/hw01_locality.ipynb": solution,
@@ -263,8 +277,30 @@ def world(tmp_path_factory):
     os.utime(folder / "judy" / "Copy of hw01_locality.ipynb", (older, older))
     # (cnnlib/ is bound read-only too, but other work may edit it while the tests run)
     trees = [dist, folder, ROOT / "homework"]
-    return {"dist": dist, "folder": folder, "out": out, "sentinel": sentinel, "outside": outside,
+    return {"dist": dist, "folder": folder, "out": out, "sentinel": sentinel, "outside": outside, "listener": listener,
             "trees": trees, "hashes": {str(t): tree_hash(t) for t in trees}}
+
+
+class _Listener:
+    """A TCP server on the host's loopback that counts the connections it gets (none must come)."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.connections = 0
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
 
 
 def tree_hash(folder):
@@ -355,6 +391,7 @@ def test_patching_the_runner_earns_nothing_and_is_flagged(graded):
     ("spinner.ipynb", FULL),            # interrupted by the cell time limit, not by SIGINT
     ("sleeper.ipynb", FULL),            # ignores every signal: killed, the cells before it count
     ("shouter.ipynb", FULL),
+    ("caller.ipynb", FULL),             # its connections all fail
 ])
 def test_hostile_submissions_earn_what_their_honest_parts_earn(graded, file, expected):
     _, rows = graded
@@ -409,6 +446,23 @@ def test_nothing_outside_the_scratch_folder_changed(graded, world):
         assert tree_hash(tree) == world["hashes"][str(tree)], f"{tree} changed"
     for path in ("/tmp/pwned.txt", "/etc/pwned", "/root/pwned", "/pwned", str(ROOT / "pwned.txt")):
         assert not os.path.exists(path), path
+
+
+def test_no_connection_left_the_sandbox(graded, world):
+    assert world["listener"].connections == 0
+
+
+def test_the_listener_would_have_seen_a_connection(world):
+    """The network check can fail: a connection from outside a sandbox is counted."""
+    import socket
+
+    before = world["listener"].connections
+    socket.create_connection(("127.0.0.1", world["listener"].port), timeout=2).close()
+    deadline = time.time() + 5
+    while world["listener"].connections == before and time.time() < deadline:
+        time.sleep(0.05)
+    assert world["listener"].connections == before + 1
+    world["listener"].connections = before
 
 
 def test_no_sandbox_process_survives(graded):
