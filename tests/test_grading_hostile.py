@@ -5,14 +5,16 @@ folder of ``hw01_locality`` submissions made from the built student notebook:
 honest ones, and ones that patch the test runner, write outside their folder,
 look for the hidden tests and the other notebooks, leak test code through an
 exception, kill their parent, fork-bomb, exhaust memory, loop while ignoring
-interrupts, print hundreds of megabytes, reach the network, plus a corrupt file, a renamed file, a duplicate and a name to
-normalise. The expected scores are worked out from what each submission
-answers honestly (the reference solution scores 10 autograded points, and
-each question's points are in the master), never read from the grader.
+interrupts, print hundreds of megabytes, reach the network; plus a corrupt
+file, a renamed file, a duplicate and a name to normalise. The expected scores
+are worked out from what each submission answers honestly (the reference
+solution scores 10 autograded points, and each question's points are in the
+master), never read from the grader.
 
 The grading tree (the built assignments, the submissions, ``homework/``) is
-hashed before and after, a sentinel file outside it must keep
-its content, and no process of a sandbox uid may survive the run.
+hashed before and after, a sentinel file outside it must keep its content, a
+listener on the host's loopback must get no connection, and no process of a
+sandbox uid may survive the run.
 """
 
 import copy
