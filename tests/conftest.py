@@ -32,7 +32,13 @@ from book_build import ROOT, build  # noqa: E402
 
 @pytest.fixture(scope="session")
 def built_book():
-    """The whole book, built once per test session as CI builds it, into ``_build/html``."""
+    """The whole book, built once per test session as CI builds it, into ``_build/html``.
+
+    While working on the browser or JupyterLab tests, ``CNNLIB_REUSE_BUILD=1`` uses
+    the existing ``_build/html`` of a ``make book`` instead (never in CI).
+    """
+    if os.environ.get("CNNLIB_REUSE_BUILD") == "1" and (ROOT / "_build" / "html" / "index.html").exists():
+        return ROOT / "_build" / "html"
     result = build(ROOT)
     assert result.returncode == 0, (
         "the book does not build cleanly:\n" + result.stdout[-6000:] + result.stderr[-6000:]

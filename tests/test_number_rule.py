@@ -38,3 +38,10 @@ def test_accepts_glue_setup_sizes_years_figures_and_non_prose():
 def test_catches_a_typed_result_in_a_figure_caption():
     typed = typed_numbers(FIXTURES / "typed_in_caption.md")
     assert [t.text for t in typed] == ["1,000,000"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_values_are_inserted_with_eval_not_glue(chapter):
+    """glue's roles stay raw text in JupyterLab and its figures invisible: {eval} renders in both."""
+    text = chapter.read_text()
+    assert "{glue" not in text and "myst_nb import glue" not in text, f"{chapter.name} still uses glue"

@@ -1,0 +1,150 @@
+"""A real JupyterLab for tests: started on 127.0.0.1 in a bare folder, driven by Chromium.
+
+Used by ``test_jupyterlab.py``. The folder holds the student notebooks that
+``_ext/course_notebooks.py`` generates, outside the repository; the lab's own
+settings come from the course environment (``make`` installs
+``.jupyter/overrides.json``), and the test adds user settings that render every
+cell (``windowingMode: none``) and, on purpose, the worst case for widgets:
+comm messages on kernel subshells (``commsOverSubshells: perCommTarget``).
+"""
+
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from jupyter_client import BlockingKernelClient
+from jupyter_core.paths import jupyter_runtime_dir
+
+USER_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                         "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/kernels-settings.jupyterlab-settings": {"commsOverSubshells": "perCommTarget"},
+}
+
+# Chromium: draw an <img> on a canvas and report its size and how much of it is not background.
+IMAGE_STATS_JS = """img => {
+  if (!img.complete || !img.naturalWidth) return {w: 0, h: 0, ink: 0};
+  const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data; let ink = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i+3] > 0 && (d[i] < 235 || d[i+1] < 235 || d[i+2] < 235)) ink++;
+  return {w: c.width, h: c.height, ink: ink / (c.width * c.height)};
+}"""
+
+# Count how often an <img>'s src changes from now on.
+WATCH_SRC_JS = """img => {
+  img.__srcChanges = 0;
+  new MutationObserver(() => { img.__srcChanges += 1; }).observe(img, {attributes: true, attributeFilter: ['src']});
+}"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    """``with Lab(folder) as lab:`` a JupyterLab serving ``folder``; ``lab.url(name)`` opens a notebook."""
+
+    def __init__(self, folder, settings):
+        self.folder, self.settings = Path(folder), Path(settings)
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        self.process = None
+
+    def __enter__(self):
+        for name, value in USER_SETTINGS.items():
+            path = self.settings / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(value))
+        env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(self.settings))
+        self.log = open(self.settings / "lab.log", "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={self.port}",
+             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={self.folder}", "--ServerApp.open_browser=False",
+             f"--LabApp.workspaces_dir={self.settings / 'workspaces'}"],
+            cwd=self.folder, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                self.api("status")
+                return self
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("JupyterLab did not start: " + (self.settings / "lab.log").read_text()[-3000:])
+
+    def __exit__(self, *exc):
+        for session in self.api("sessions"):
+            self._request(f"api/sessions/{session['id']}", method="DELETE")
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+    def _request(self, path, method="GET"):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+            return json.loads(body) if body else None
+
+    def api(self, path):
+        return self._request(f"api/{path}")
+
+    def url(self, notebook):
+        # ?reset: a fresh workspace, so no notebook opened earlier comes back in another tab
+        return f"http://127.0.0.1:{self.port}/lab/tree/{notebook}?reset&token={self.token}"
+
+    def kernel_of(self, notebook):
+        """A client of the kernel that runs ``notebook`` (the same kernel the page drives)."""
+        (session,) = [s for s in self.api("sessions") if s["path"].endswith(notebook)]
+        client = BlockingKernelClient(connection_file=str(
+            Path(jupyter_runtime_dir()) / f"kernel-{session['kernel']['id']}.json"))
+        client.load_connection_file()
+        client.start_channels()
+        client.wait_for_ready(timeout=30)
+        return client
+
+    def busy(self):
+        return any(s["kernel"]["execution_state"] != "idle" for s in self.api("sessions"))
+
+
+def kernel_values(client, names):
+    """``{name: str(value)}`` of variables in a running kernel, read on a channel of its own."""
+    code = f"import json as _j; print(_j.dumps({{n: str(globals()[n]) for n in {sorted(set(names))!r}}}))"
+    out = []
+    reply = client.execute_interactive(
+        code, store_history=False, timeout=60,
+        output_hook=lambda msg: out.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return json.loads("".join(out))
+
+
+def run_all(page, lab, timeout=600):
+    """Run → Run All Cells, then wait until every code cell has run and the kernel is idle; returns seconds.
+
+    Done means: no code cell's prompt is ``[ ]`` (not run) or ``[*]`` (queued or
+    running), and the kernel reports idle twice in a row."""
+    prompts = page.locator(".jp-CodeCell .jp-InputPrompt")
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    start, idle = time.time(), 0
+    while time.time() - start < timeout:
+        time.sleep(1)
+        texts = prompts.evaluate_all("ps => ps.map(p => p.textContent)")  # hidden (folded) cells too
+        waiting = [t for t in texts if not re.search(r"\[\d+\]", t)]
+        idle = idle + 1 if not waiting and not lab.busy() else 0
+        if idle >= 2:
+            return time.time() - start
+    raise TimeoutError(f"Run All did not finish in {timeout} s")

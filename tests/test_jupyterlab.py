@@ -1,0 +1,208 @@
+"""Every chapter opened as a student opens it: its notebook in a real JupyterLab, Run All.
+
+What a student must see, checked in Chromium after Run All:
+* no raw MyST in the rendered text (``{eval}``, ``{glue``, ``{term}``, ``{exercise}`` …);
+* the numbers of the prose: every ``{eval}`` of a visible text cell shows the
+  kernel's value;
+* as many figures as the chapter's page in the book;
+* solutions folded (their cells hidden) after Run All;
+* every control of a live figure redraws it once per change, intact, five
+  times in a row, with widget messages on kernel subshells (the setting that
+  broke the old widgets).
+The Run All time of every chapter is printed (``-s`` or the report).
+"""
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT
+from lab_helpers import IMAGE_STATS_JS, WATCH_SRC_JS, Lab, kernel_values, run_all
+
+sys.path.insert(0, str(ROOT / "_ext"))
+import course_notebooks  # noqa: E402
+
+pytestmark = pytest.mark.lab
+CHAPTERS = course_notebooks.chapter_sources()
+SHOTS = ROOT / "test-artifacts" / "lab"
+RAW_MYST = re.compile(r"\{(eval|glue[:\w]*|term|exercise|solution[-\w]*|numref|prf:\w+|cite|ref)\}|^\([\w-]+\)=$", re.M)
+RUN_ALL_SECONDS = {}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student")  # a bare folder: the notebooks and nothing else
+    for chapter in CHAPTERS:
+        (folder / f"{chapter.stem}.ipynb").write_text(course_notebooks.notebook_text(chapter))
+    with Lab(folder, tmp_path_factory.mktemp("lab-settings")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def page_images(book_html, chapter):
+    """Images of the chapter's page that are cell outputs outside the solutions."""
+    soup = BeautifulSoup((book_html / "chapters" / f"{chapter.stem}.html").read_text(), "html.parser")
+    main = soup.select_one("main") or soup
+    return [img for img in main.select(".cell_output img") if not img.find_parent(class_="solution")]
+
+
+def folded_cell_indices(notebook):
+    from test_notebooks import folded_ranges
+
+    ids = {id(c) for cells in folded_ranges(notebook) for c in cells}
+    return {i for i, c in enumerate(notebook.cells) if id(c) in ids}
+
+
+@pytest.fixture(scope="module")
+def opened(lab, chromium, built_book):
+    """Open a chapter, Run All, and return what the checks need (cached per chapter)."""
+    cache = {}
+
+    def open_chapter(chapter):
+        if chapter in cache:
+            return cache[chapter]
+        name = f"{chapter.stem}.ipynb"
+        notebook = nbformat.read(lab.folder / name, 4)
+        context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(lab.url(name))
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-Cell').length >= %d"
+                               % len(notebook.cells), timeout=60_000)
+        page.wait_for_timeout(1500)
+        seconds = run_all(page, lab)
+        RUN_ALL_SECONDS[chapter.stem] = seconds
+        page.wait_for_timeout(1500)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{chapter.stem}.png"))
+        cache[chapter] = (page, notebook, seconds)
+        return cache[chapter]
+
+    yield open_chapter
+    print("\nRun All in JupyterLab (s): " + ", ".join(f"{k} {v:.0f}" for k, v in RUN_ALL_SECONDS.items()))
+
+
+def cells(page):
+    return page.locator(".jp-Notebook > .jp-WindowedPanel-outer .jp-Cell, .jp-Notebook .jp-Cell")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_run_all_shows_no_error_and_no_raw_myst(opened, chapter):
+    page, notebook, _ = opened(chapter)
+    assert page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr'] .ansi-red-fg, "
+                        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0
+    rendered = page.locator(".jp-MarkdownCell")
+    raw = [m.group() for text in rendered.all_inner_texts() for m in RAW_MYST.finditer(text)]
+    assert not raw, f"raw MyST in the rendered text: {raw[:10]}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_prose_shows_the_kernels_numbers(opened, lab, chapter):
+    page, notebook, _ = opened(chapter)
+    hidden = folded_cell_indices(notebook)
+    names = [n for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and i not in hidden
+             for n in re.findall(r"\{eval\}`(\w+)`", c.source)]
+    if not names:
+        pytest.skip("no inserted values")
+    client = lab.kernel_of(f"{chapter.stem}.ipynb")
+    try:
+        values = kernel_values(client, names)
+    finally:
+        client.stop_channels()
+    text = " ".join(page.locator(".jp-MarkdownCell").all_inner_texts())
+    text = re.sub(r"\s+", " ", text)
+    missing = {n: v for n, v in values.items() if re.sub(r"\s+", " ", v) not in text}
+    assert not missing, f"values not shown in the text: {dict(list(missing.items())[:8])}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_notebook_shows_every_figure_of_the_page(opened, built_book, chapter):
+    page, notebook, _ = opened(chapter)
+    expected = len(page_images(built_book, chapter))
+    hidden = folded_cell_indices(notebook)
+    shown = 0
+    all_cells = page.locator(".jp-Notebook .jp-Cell")
+    for i in range(all_cells.count()):
+        if i in hidden:
+            continue
+        images = all_cells.nth(i).locator(".jp-OutputArea-output > img, .jp-RenderedImage img")
+        shown += sum(1 for k in range(images.count()) if images.nth(k).evaluate(IMAGE_STATS_JS)["ink"] > 0.002)
+    assert shown == expected, f"the page shows {expected} figures, the notebook {shown}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_solutions_stay_folded_after_run_all(opened, chapter):
+    page, notebook, _ = opened(chapter)
+    hidden = folded_cell_indices(notebook)
+    if not hidden:
+        pytest.skip("no solutions")
+    all_cells = page.locator(".jp-Notebook .jp-Cell")
+    assert all_cells.count() == len(notebook.cells)
+    visible = [i for i in sorted(hidden) if all_cells.nth(i).is_visible()]
+    assert not visible, f"solution cells visible after Run All: {visible}"
+    exercises = [i for i, c in enumerate(notebook.cells) if c.source.startswith("```{exercise}")]
+    assert all(all_cells.nth(i).is_visible() for i in exercises)
+
+
+def _controls(figure):
+    sliders = figure.locator(".widget-slider .noUi-handle, .widget-slider .slider-handle")
+    dropdowns = figure.locator(".widget-dropdown select")
+    return [("slider", sliders.nth(i)) for i in range(sliders.count())] + \
+           [("dropdown", dropdowns.nth(i)) for i in range(dropdowns.count())]
+
+
+def _move(kind, control, step):
+    if kind == "slider":
+        now, low, high = (float(control.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemin",
+                                                                      "aria-valuemax"))
+        right = now <= low or (now < high and step % 4 < 2)
+        control.focus()
+        control.press("ArrowRight" if right else "ArrowLeft")
+    else:
+        options = control.locator("option").all_inner_texts()
+        current = control.evaluate("s => s.selectedIndex")
+        control.select_option(index=(current + 1) % len(options))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_every_control_redraws_its_figure_once_intact(opened, chapter):
+    page, notebook, _ = opened(chapter)
+    figures = page.locator(".jp-OutputArea-output .widget-vbox:has(> .widget-image)")
+    if figures.count() == 0:
+        pytest.skip("no live figure")
+    for f in range(figures.count()):
+        figure = figures.nth(f)
+        figure.scroll_into_view_if_needed()
+        image = figure.locator("> .widget-image").first
+        first = image.evaluate(IMAGE_STATS_JS)
+        assert first["ink"] > 0.01, "the live figure starts blank"
+        controls = _controls(figure)
+        assert controls, "a live figure without controls"
+        for kind, control in controls:
+            for step in range(5):
+                image.evaluate(WATCH_SRC_JS)
+                _move(kind, control, step)
+                page.wait_for_function("img => img.__srcChanges >= 1", arg=image.element_handle(), timeout=30_000)
+                page.wait_for_timeout(700)      # a second redraw would land here
+                changes = image.evaluate("img => img.__srcChanges")
+                page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                       arg=image.element_handle(), timeout=10_000)
+                stats = image.evaluate(IMAGE_STATS_JS)
+                assert changes == 1, f"figure {f}, {kind}: {changes} redraws for one change"
+                assert (stats["w"], stats["h"]) == (first["w"], first["h"]), "the redrawn figure changed size"
+                assert stats["ink"] > 0.01, f"figure {f}, {kind}, change {step + 1}: blank figure"
+        page.screenshot(path=str(SHOTS / f"{chapter.stem}-widget-{f}.png"))
