@@ -208,7 +208,7 @@ def _point_launch_buttons(app, pagename, templatename, context, doctree):
     for button in context.get("header_buttons", []):
         for item in button.get("buttons", []) or []:
             url = item.get("url", "")
-            if item.get("label", "").lower().startswith(("launch on binder", "launch on colab")) and source in url:
+            if item.get("text") in ("Binder", "Colab") and source in url:  # sphinx-book-theme's launch links
                 item["url"] = url.replace(source, target)
 
 

@@ -189,3 +189,22 @@ def test_the_notebook_runs_top_to_bottom_in_a_bare_folder(chapter, tmp_path_fact
                                  f"shows {len(images)} images"
     assert sorted(p.name for p in folder.iterdir() if p.suffix == ".ipynb") == [f"{chapter.stem}.ipynb"]
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_launch_buttons_are_pointed_at_the_generated_notebook():
+    from types import SimpleNamespace
+
+    def links():  # as sphinx-book-theme 1.3 builds them for a .md page
+        return [{"type": "group", "buttons": [
+            {"type": "link", "text": "Binder", "url": "https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/chapters/02_sharing.md"},
+            {"type": "link", "text": "Colab", "url": "https://colab.research.google.com/github/o/r/blob/main/chapters/02_sharing.md"},
+            {"type": "link", "text": ".md", "url": "../_sources/chapters/02_sharing.md"},
+        ]}]
+
+    app = SimpleNamespace(srcdir=str(ROOT))
+    context = {"header_buttons": links()}
+    course_notebooks._point_launch_buttons(app, "chapters/02_sharing", None, context, None)
+    urls = [b["url"] for b in context["header_buttons"][0]["buttons"]]
+    assert urls[0].endswith("urlpath=lab/tree/notebooks/02_sharing.ipynb")
+    assert urls[1].endswith("/blob/main/notebooks/02_sharing.ipynb")
+    assert urls[2] == "../_sources/chapters/02_sharing.md"       # the download stays the source
