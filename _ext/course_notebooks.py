@@ -127,8 +127,7 @@ def student_notebook(chapter, repository=None):
             continue
         for kind, text in _blocks(cell.source):
             if kind == "exercise":
-                if in_solution:
-                    in_solution = False
+                in_solution = False
                 exercise += 1
                 cells.append(_heading(f"### Exercise {exercise}"))
                 cells.append(nbformat.v4.new_markdown_cell(text))

@@ -96,10 +96,6 @@ def opened(lab, chromium, built_book):
     print("\nRun All in JupyterLab (s): " + ", ".join(f"{k} {v:.0f}" for k, v in RUN_ALL_SECONDS.items()))
 
 
-def cells(page):
-    return page.locator(".jp-Notebook > .jp-WindowedPanel-outer .jp-Cell, .jp-Notebook .jp-Cell")
-
-
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_run_all_shows_no_error_and_no_raw_myst(opened, chapter):
     page, notebook, _ = opened(chapter)
