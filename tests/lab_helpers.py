@@ -39,10 +39,13 @@ IMAGE_STATS_JS = """img => {
   return {w: c.width, h: c.height, ink: ink / (c.width * c.height)};
 }"""
 
-# Count how often an <img>'s src changes from now on.
+# Count how often an <img>'s src changes from now on (one observer per image, however often called).
 WATCH_SRC_JS = """img => {
   img.__srcChanges = 0;
-  new MutationObserver(() => { img.__srcChanges += 1; }).observe(img, {attributes: true, attributeFilter: ['src']});
+  if (!img.__watched) {
+    img.__watched = true;
+    new MutationObserver(() => { img.__srcChanges += 1; }).observe(img, {attributes: true, attributeFilter: ['src']});
+  }
 }"""
 
 
@@ -71,7 +74,7 @@ class Lab:
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={self.port}",
              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={self.folder}", "--ServerApp.open_browser=False",
-             f"--LabApp.workspaces_dir={self.settings / 'workspaces'}"],
+             f"--LabApp.workspaces_dir={self.settings / 'workspaces'}", "--LabApp.expose_app_in_browser=True"],
             cwd=self.folder, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 90
         while time.time() < deadline:
@@ -121,8 +124,15 @@ class Lab:
 
 
 def kernel_values(client, names):
-    """``{name: str(value)}`` of variables in a running kernel, read on a channel of its own."""
-    code = f"import json as _j; print(_j.dumps({{n: str(globals()[n]) for n in {sorted(set(names))!r}}}))"
+    """``{name: text}`` of variables in a running kernel, read on a channel of its own.
+
+    The text is ``str(value)``, or ``"latex:" + value._repr_latex_()`` for a value
+    that displays as LaTeX (``IPython.display.Math``), which jupyterlab-myst typesets."""
+    code = ("import json as _j\n"
+            "def _text(v):\n"
+            "    latex = getattr(v, '_repr_latex_', None)\n"
+            "    return 'latex:' + latex() if latex and not isinstance(v, str) else str(v)\n"
+            f"print(_j.dumps({{n: _text(globals()[n]) for n in {sorted(set(names))!r}}}))")
     out = []
     reply = client.execute_interactive(
         code, store_history=False, timeout=60,
@@ -131,20 +141,46 @@ def kernel_values(client, names):
     return json.loads("".join(out))
 
 
-def run_all(page, lab, timeout=600):
+# The open notebook's code cells as the lab's model holds them (window.jupyterapp: expose_app_in_browser).
+# A cell queued or running has no execution count; the DOM prompt is no guide: a cell whose
+# input is hidden or that sits under a folded heading has no prompt drawn.
+CODE_CELLS_JS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const cells = panel.content.model.cells;
+  const out = [];
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type === 'code') out.push({index: i, count: c.executionCount, outputs: c.outputs.length});
+  }
+  return out;
+}"""
+
+
+def kernel_redraws(client):
+    """How many times the kernel's live figures (``cnnlib.live_figure.LiveFigure``) have drawn, in all."""
+    code = ("import gc as _gc, json as _j; print(_j.dumps(sum(o.redraws for o in _gc.get_objects() "
+            "if type(o).__name__ == 'LiveFigure')))")
+    out = []
+    reply = client.execute_interactive(
+        code, store_history=False, timeout=60,
+        output_hook=lambda msg: out.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return json.loads("".join(out))
+
+
+def run_all(page, lab, timeout=int(os.environ.get("CNNLIB_RUN_ALL_TIMEOUT", 600))):
     """Run → Run All Cells, then wait until every code cell has run and the kernel is idle; returns seconds.
 
-    Done means: no code cell's prompt is ``[ ]`` (not run) or ``[*]`` (queued or
-    running), and the kernel reports idle twice in a row."""
-    prompts = page.locator(".jp-CodeCell .jp-InputPrompt")
+    Done means: every code cell of the notebook's model has an execution count
+    (queued and running cells have none), and the kernel reports idle twice in a row."""
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_text("Run All Cells", exact=True).click()
-    start, idle = time.time(), 0
+    start, idle, waiting = time.time(), 0, []
     while time.time() - start < timeout:
         time.sleep(1)
-        texts = prompts.evaluate_all("ps => ps.map(p => p.textContent)")  # hidden (folded) cells too
-        waiting = [t for t in texts if not re.search(r"\[\d+\]", t)]
+        waiting = [c["index"] for c in page.evaluate(CODE_CELLS_JS) if c["count"] is None]
         idle = idle + 1 if not waiting and not lab.busy() else 0
         if idle >= 2:
             return time.time() - start
-    raise TimeoutError(f"Run All did not finish in {timeout} s")
+    raise TimeoutError(f"Run All did not finish in {timeout} s; cells not run: {waiting[:10]}, "
+                       f"kernel busy: {lab.busy()}")

@@ -22,7 +22,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT
-from lab_helpers import IMAGE_STATS_JS, WATCH_SRC_JS, Lab, kernel_values, run_all
+from lab_helpers import IMAGE_STATS_JS, WATCH_SRC_JS, Lab, kernel_redraws, kernel_values, run_all
 
 sys.path.insert(0, str(ROOT / "_ext"))
 import course_notebooks  # noqa: E402
@@ -96,32 +96,65 @@ def opened(lab, chromium, built_book):
     print("\nRun All in JupyterLab (s): " + ", ".join(f"{k} {v:.0f}" for k, v in RUN_ALL_SECONDS.items()))
 
 
+def shown_markdown(page):
+    """``{cell index: rendered text}`` of the Markdown cells a student can see.
+
+    A cell hidden under a folded heading is skipped: the browser's ``innerText``
+    of an element that is not rendered is its raw text, the cell's source included."""
+    return dict(page.locator(".jp-Notebook .jp-Cell").evaluate_all(
+        "cells => cells.map((c, i) => [i, c]).filter(([i, c]) => c.classList.contains('jp-MarkdownCell')"
+        " && c.checkVisibility()).map(([i, c]) => [i, c.innerText])"))
+
+
+def raw_myst(page):
+    return [(i, m.group()) for i, text in shown_markdown(page).items() for m in RAW_MYST.finditer(text)]
+
+
+def values_shown(page, lab, chapter, notebook):
+    """Check every value inserted with {eval} in a shown Markdown cell against the kernel's value.
+
+    Returns ``{name: problem}`` for the values that are missing; plain values must
+    appear in their cell's text, LaTeX values (``IPython.display.Math``) as typeset
+    math in their cell, without the variable's name."""
+    shown = shown_markdown(page)
+    wanted = {i: re.findall(r"\{eval\}`(\w+)`", notebook.cells[i].source) for i in shown}
+    wanted = {i: names for i, names in wanted.items() if names}
+    if not wanted:
+        return None
+    client = lab.kernel_of(f"{chapter.stem}.ipynb")
+    try:
+        values = kernel_values(client, [n for names in wanted.values() for n in names])
+    finally:
+        client.stop_channels()
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    missing = {}
+    for i, names in wanted.items():
+        text = re.sub(r"\s+", " ", shown[i])
+        for name in names:
+            value = values[name]
+            if value.startswith("latex:"):
+                if name in text or cells.nth(i).locator("mjx-container").count() == 0:
+                    missing[name] = f"no typeset math in cell {i}"
+            elif re.sub(r"\s+", " ", value) not in text:
+                missing[name] = f"{value!r} not in cell {i}"
+    return missing
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_run_all_shows_no_error_and_no_raw_myst(opened, chapter):
     page, notebook, _ = opened(chapter)
     assert page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr'] .ansi-red-fg, "
                         ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0
-    rendered = page.locator(".jp-MarkdownCell")
-    raw = [m.group() for text in rendered.all_inner_texts() for m in RAW_MYST.finditer(text)]
-    assert not raw, f"raw MyST in the rendered text: {raw[:10]}"
+    raw = raw_myst(page)
+    assert not raw, f"raw MyST in the rendered text (cell, text): {raw[:10]}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_the_prose_shows_the_kernels_numbers(opened, lab, chapter):
     page, notebook, _ = opened(chapter)
-    hidden = folded_cell_indices(notebook)
-    names = [n for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and i not in hidden
-             for n in re.findall(r"\{eval\}`(\w+)`", c.source)]
-    if not names:
+    missing = values_shown(page, lab, chapter, notebook)
+    if missing is None:
         pytest.skip("no inserted values")
-    client = lab.kernel_of(f"{chapter.stem}.ipynb")
-    try:
-        values = kernel_values(client, names)
-    finally:
-        client.stop_channels()
-    text = " ".join(page.locator(".jp-MarkdownCell").all_inner_texts())
-    text = re.sub(r"\s+", " ", text)
-    missing = {n: v for n, v in values.items() if re.sub(r"\s+", " ", v) not in text}
     assert not missing, f"values not shown in the text: {dict(list(missing.items())[:8])}"
 
 
@@ -175,30 +208,66 @@ def _move(kind, control, step):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
-def test_every_control_redraws_its_figure_once_intact(opened, chapter):
+def test_every_control_redraws_its_figure_once_intact(opened, lab, chapter):
     page, notebook, _ = opened(chapter)
     figures = page.locator(".jp-OutputArea-output .widget-vbox:has(> .widget-image)")
     if figures.count() == 0:
         pytest.skip("no live figure")
-    for f in range(figures.count()):
-        figure = figures.nth(f)
-        figure.scroll_into_view_if_needed()
-        image = figure.locator("> .widget-image").first
-        first = image.evaluate(IMAGE_STATS_JS)
-        assert first["ink"] > 0.01, "the live figure starts blank"
-        controls = _controls(figure)
-        assert controls, "a live figure without controls"
-        for kind, control in controls:
-            for step in range(5):
-                image.evaluate(WATCH_SRC_JS)
-                _move(kind, control, step)
-                page.wait_for_function("img => img.__srcChanges >= 1", arg=image.element_handle(), timeout=30_000)
-                page.wait_for_timeout(700)      # a second redraw would land here
-                changes = image.evaluate("img => img.__srcChanges")
-                page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                                       arg=image.element_handle(), timeout=10_000)
-                stats = image.evaluate(IMAGE_STATS_JS)
-                assert changes == 1, f"figure {f}, {kind}: {changes} redraws for one change"
-                assert (stats["w"], stats["h"]) == (first["w"], first["h"]), "the redrawn figure changed size"
-                assert stats["ink"] > 0.01, f"figure {f}, {kind}, change {step + 1}: blank figure"
-        page.screenshot(path=str(SHOTS / f"{chapter.stem}-widget-{f}.png"))
+    client = lab.kernel_of(f"{chapter.stem}.ipynb")
+    try:
+        for f in range(figures.count()):
+            _move_every_control_five_times(page, client, figures.nth(f), f)
+            page.screenshot(path=str(SHOTS / f"{chapter.stem}-widget-{f}.png"))
+    finally:
+        client.stop_channels()
+
+
+def _move_every_control_five_times(page, client, figure, f):
+    figure.scroll_into_view_if_needed()
+    image = figure.locator("> .widget-image").first
+    first = image.evaluate(IMAGE_STATS_JS)
+    assert first["ink"] > 0.01, "the live figure starts blank"
+    controls = _controls(figure)
+    assert controls, "a live figure without controls"
+    for kind, control in controls:
+        for step in range(5):
+            before = kernel_redraws(client)
+            image.evaluate(WATCH_SRC_JS)
+            _move(kind, control, step)
+            page.wait_for_function("img => img.__srcChanges >= 1", arg=image.element_handle(), timeout=30_000)
+            page.wait_for_timeout(700)      # a second redraw would land here
+            changes = image.evaluate("img => img.__srcChanges")
+            drawn = kernel_redraws(client) - before
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                   arg=image.element_handle(), timeout=10_000)
+            stats = image.evaluate(IMAGE_STATS_JS)
+            assert (drawn, changes) == (1, 1), \
+                f"figure {f}, {kind}: {drawn} redraws in the kernel, {changes} on the page, for one change"
+            assert (stats["w"], stats["h"]) == (first["w"], first["h"]), "the redrawn figure changed size"
+            assert stats["ink"] > 0.01, f"figure {f}, {kind}, change {step + 1}: blank figure"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_an_opened_solution_renders_like_the_text(opened, lab, chapter):
+    """A student who unfolds every solution sees rendered MyST and the kernel's numbers there too.
+
+    Runs last for each chapter: it changes the page (solutions unfolded)."""
+    page, notebook, _ = opened(chapter)
+    if not folded_cell_indices(notebook):
+        pytest.skip("no solutions")
+    folded = page.locator(".jp-MarkdownCell:has(.jp-collapseHeadingButton.jp-mod-collapsed)",
+                          has_text="Solution")
+    for _ in range(len(notebook.cells)):
+        if folded.count() == 0:
+            break
+        folded.first.locator(".jp-collapseHeadingButton").click(force=True)   # as a student clicks the arrow
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(1500)
+    hidden = folded_cell_indices(notebook)
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    still_folded = [i for i in sorted(hidden) if not cells.nth(i).is_visible()]
+    assert not still_folded, f"solution cells still folded after opening every solution: {still_folded[:10]}"
+    raw = raw_myst(page)
+    assert not raw, f"raw MyST in an opened solution (cell, text): {raw[:10]}"
+    missing = values_shown(page, lab, chapter, notebook)
+    assert not missing, f"values not shown in an opened solution: {dict(list(missing.items())[:8])}"
