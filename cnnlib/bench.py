@@ -2,7 +2,8 @@
 
 Everything runs on one thread (PyTorch's intra-op pool and NumPy's BLAS),
 in float32 on both sides. The contenders are timed in turn, round after
-round, so that cnnlib and PyTorch are always measured back to back; a ratio
+round (:func:`cnnlib.timing.time_rounds`), so that cnnlib and PyTorch are
+always measured back to back; a ratio
 is taken in every round and the median over rounds is reported (ratios above
 1 mean "slower than PyTorch"). The clock is this thread's CPU time
 (``time.thread_time``): on a shared machine, time spent waiting for a core
@@ -22,7 +23,6 @@ import argparse
 import ctypes
 import ctypes.util
 import time
-import timeit
 
 import numpy as np
 import torch
@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from cnnlib import counting
 from cnnlib.conv import conv2d, conv2d_backward, conv2d_backward_naive, conv2d_naive
+from cnnlib.timing import time_rounds, time_side_by_side
 
 FORWARD_TARGET = 1.5
 BACKWARD_TARGET = 3.0
@@ -55,30 +56,9 @@ def keep_freed_memory():
         return False
 
 
-def race(contenders, rounds=15, min_seconds=0.01):
-    """``{name: [seconds per call in each round]}`` for ``{name: fn}``, timed round-robin.
-
-    Each round times every contender once with ``timeit`` (on this thread's
-    CPU clock), for as many calls as take about ``min_seconds``.
-    """
-    timers = {name: timeit.Timer(fn, timer=clock) for name, fn in contenders.items()}
-    numbers = {}
-    for name, timer in timers.items():
-        timer.timeit(1)  # warm up
-        number = 1
-        while timer.timeit(number) < min_seconds:
-            number *= 2
-        numbers[name] = number
-    samples = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, timer in timers.items():
-            samples[name].append(timer.timeit(numbers[name]) / numbers[name])
-    return samples
-
-
 def compare(ours, theirs, rounds):
     """Median times of two functions and the median of their per-round ratio."""
-    s = race({"ours": ours, "theirs": theirs}, rounds)
+    s = time_rounds({"ours": ours, "theirs": theirs}, rounds, min_time=0.01, clock=clock)
     ratio = float(np.median(np.array(s["ours"]) / np.array(s["theirs"])))
     return float(np.median(s["ours"])), float(np.median(s["theirs"])), ratio
 
@@ -105,7 +85,7 @@ def matmul_rate(macs, dtype=np.float32):
     rng = np.random.default_rng(1)
     a = rng.standard_normal((n, n)).astype(dtype)
     b = rng.standard_normal((n, n)).astype(dtype)
-    seconds = float(np.median(race({"matmul": lambda: a @ b}, rounds=7)["matmul"]))
+    seconds = time_side_by_side({"matmul": lambda: a @ b}, repeat=7, clock=clock)["matmul"]
     return n, n**3 / seconds
 
 

@@ -1,10 +1,24 @@
-"""Exact parameter and multiply-add counts of the layers the course compares.
+"""Counting parameters and multiply-adds: from formulas, and from real torch modules.
 
-All counts are Python integers, so 10**12 is exact. A *multiply-add* (MAC)
-is one multiplication followed by one addition; ``torch.utils.flop_counter``
-reports two FLOPs for each. Biases are counted as parameters but their
-additions are not counted as multiply-adds (the usual convention, and
-PyTorch's).
+Two ways that must agree, and the tests check that they do:
+
+* **formulas** (:func:`conv2d_params`, :func:`conv2d_macs`, ...): exact
+  Python integers, so 10**12 is exact, for layers of any size, even ones
+  too large to build;
+* **real modules**: :func:`module_params` counts what a ``torch.nn.Module``
+  stores, :func:`module_macs` measures one forward pass with
+  ``torch.utils.flop_counter.FlopCounterMode`` (both work on modules built
+  under ``with torch.device("meta"):``, which allocate nothing).
+
+*Parameters* means every number the module stores as a parameter: every
+element of every tensor of ``module.parameters()``, weights and biases,
+trainable or frozen (the course never freezes any, so "trainable
+parameters" would be the same number). ``bias=False`` counts the weights
+alone, as the sources often do. A *multiply-add* (MAC) is one
+multiplication followed by one addition; ``FlopCounterMode`` reports two
+FLOPs for each. Biases are counted as parameters but their additions are not
+counted as multiply-adds; pooling, ReLU and normalisation do none (the usual
+convention, and PyTorch's).
 
 Sizes are ints or ``(height, width)`` pairs; ``padding`` is an int, a pair,
 ``"same"`` or ``"valid"`` as in :func:`cnnlib.conv_output_size`.
@@ -20,8 +34,10 @@ __all__ = [
     "locally_connected2d_params",
     "locally_connected2d_macs",
     "channel_shared_conv2d_params",
-    "pool2d_params",
     "pool2d_ops",
+    "module_params",
+    "module_macs",
+    "module_macs_by_layer",
 ]
 
 
@@ -104,11 +120,6 @@ def channel_shared_conv2d_params(out_channels, kernel_size, bias=True):
 
 # --- pooling -------------------------------------------------------------
 
-def pool2d_params(*args, **kwargs):
-    """Pooling layers have no parameters (any arguments are accepted and ignored)."""
-    return 0
-
-
 def pool2d_ops(input_size, channels, kernel_size, stride=None, padding=0, batch=1):
     """Elementary operations of max or average pooling: ``kh*kw - 1``
     comparisons (max) or additions (average) per output value, no multiply-adds."""
@@ -117,3 +128,74 @@ def pool2d_ops(input_size, channels, kernel_size, stride=None, padding=0, batch=
     stride = (kh, kw) if stride is None else stride
     oh, ow = conv_output_size(pair("input_size", input_size), (kh, kw), stride, padding)
     return check_int("batch", batch, 1) * c * oh * ow * (kh * kw - 1)
+
+
+# --- real torch modules ------------------------------------------------------
+
+def _check_module(module):
+    from torch import nn
+
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    return module
+
+
+def module_params(module, bias=True):
+    """Parameters of a torch module: every element of every parameter tensor.
+
+    ``bias=False`` leaves out the parameters named ``bias`` (or ``*.bias``),
+    the weights alone. Works on the meta device too.
+    """
+    _check_module(module)
+    return sum(p.numel() for name, p in module.named_parameters()
+               if bias or name.rpartition(".")[2] != "bias")
+
+
+def _as_input(module, x):
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, (tuple, list, torch.Size)):
+        shape = tuple(check_int(f"x[{i}]", s, 1) for i, s in enumerate(x))
+        first = next(module.parameters(), None)
+        device = first.device if first is not None else torch.device("cpu")
+        return torch.zeros(shape, device=device)
+    raise TypeError(f"x must be a tensor or a shape tuple, got {type(x).__name__}")
+
+
+def _flop_counter(module, x):
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    _check_module(module)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(_as_input(module, x))
+    return counter
+
+
+def module_macs(module, x):
+    """Multiply-adds of one forward pass of ``module`` on ``x``, measured by
+    ``torch.utils.flop_counter.FlopCounterMode`` (which counts 2 FLOPs per MAC).
+
+    ``x`` is a tensor or a shape such as ``(1, 3, 224, 224)`` (zeros on the
+    module's device). Runs under ``torch.no_grad()``; the module's train/eval
+    mode is left as it is (GoogLeNet runs its auxiliary classifiers only in
+    training mode).
+    """
+    return _flop_counter(module, x).get_total_flops() // 2
+
+
+def module_macs_by_layer(module, x):
+    """Multiply-adds per submodule, ``{"layers.inception_3a": macs, ...}``.
+
+    Keys are the names of :meth:`torch.nn.Module.named_modules` (``""`` is the
+    whole module); submodules that do no multiply-adds are left out.
+    """
+    found = {}
+    for name, ops in _flop_counter(module, x).get_flop_counts().items():
+        if name == "Global":
+            continue
+        _, _, rest = name.partition(".")
+        found[rest] = sum(ops.values()) // 2
+    return found

@@ -10,8 +10,7 @@ This module holds everything chapter 4 needs for that:
 * the caption's counts as exact integers (:func:`conv_flops`,
   :func:`dense_matrix_entries`, ...), all of them in :func:`caption_counts`,
   and the caption's claims judged in :func:`caption_audit`;
-* timing: :func:`median_time`, :func:`time_side_by_side` (interleaved repeats),
-  :func:`single_thread`, the measurement loop :func:`time_edge_products`,
+* timing (with :mod:`cnnlib.timing`): the measurement loop :func:`time_edge_products`,
   :func:`timings_table`, :func:`loglog_fit` and :func:`plot_timings`;
 * learning a kernel back from an image and its filtered version by gradient
   descent in torch: :func:`loss_curvature`, :func:`heavy_ball_parameters`,
@@ -33,7 +32,7 @@ import torch
 from cnnlib.conv import conv2d
 from cnnlib.matrix import conv2d_as_matrix
 from cnnlib.shapes import check_int, conv_output_size, pair
-from cnnlib.timing import median_time, single_thread, time_side_by_side  # noqa: F401 (re-exported)
+from cnnlib.timing import single_thread, time_side_by_side
 
 __all__ = [
     "VERTICAL_EDGE",
@@ -57,9 +56,6 @@ __all__ = [
     "counted_time_ratio",
     "caption_counts",
     "caption_audit",
-    "median_time",
-    "time_side_by_side",
-    "single_thread",
     "time_edge_products",
     "timings_table",
     "loglog_fit",

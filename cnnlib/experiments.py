@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlib import data, models, train
+from cnnlib import counting, data, models, train
 
 TRAINING = {"steps": 100, "min_epochs": 10, "batch_size": 64, "lr": 2e-2, "schedule": "onecycle"}
 SIZES = tuple(int(n) for n in np.geomspace(50, 1257, 5).round())  # 50 ... the whole training split
@@ -158,7 +158,7 @@ def random_positions(n, canvas_size, seed=0):
 
 
 def _parameters(kinds, canvas_size):
-    return {kind: models.count_parameters(models.build(kind, canvas_size=canvas_size)) for kind in kinds}
+    return {kind: counting.module_params(models.build(kind, canvas_size=canvas_size)) for kind in kinds}
 
 
 def sample_efficiency(

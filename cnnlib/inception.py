@@ -6,13 +6,13 @@ real ``torch.nn`` modules and counts them in ways that must agree:
 
 * by formula, with :mod:`cnnlib.counting` (exact Python integers):
   :func:`inception_params`, :func:`inception_macs`, :func:`reduced_conv_params`;
-* from the modules: :func:`count_params` (``sum(p.numel())``) and
-  :func:`count_macs`, which wraps ``torch.utils.flop_counter.FlopCounterMode``;
+* from the modules, with :func:`cnnlib.counting.module_params` and
+  :func:`cnnlib.counting.module_macs` (``torch.utils.flop_counter.FlopCounterMode``);
 * against the layer table of the GoogLeNet paper (Szegedy et al. 2015,
   table 1): :data:`GOOGLENET_TABLE`, :func:`googlenet_table_check`.
 
 One "op" is one multiply-add (MAC). ``FlopCounterMode`` reports two FLOPs per
-multiply-add; :func:`count_macs` halves it. Pooling, ReLU, normalisation and
+multiply-add; ``module_macs`` halves it. Pooling, ReLU, normalisation and
 the additions of biases are not counted (the paper's convention, and
 PyTorch's).
 
@@ -23,8 +23,7 @@ order 1×1, 3×3, 5×5, pool.
 
 No pretrained weights are used or downloaded: the networks are built from the
 papers' layer tables, and a network built under ``with torch.device("meta"):``
-allocates nothing, yet :func:`count_params`, :func:`count_macs` and shape
-checks work on it.
+allocates nothing, yet counting it and checking its shapes work.
 """
 
 from collections import OrderedDict
@@ -34,7 +33,6 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from cnnlib import counting
 from cnnlib.shapes import check_int, pair
@@ -46,7 +44,7 @@ __all__ = [
     # a k×k convolution with a 1×1 reduction in front
     "reduced_conv_params", "reduced_conv_macs", "reduction_break_even",
     # counting real modules
-    "count_params", "count_macs", "macs_by_module", "parameter_depth", "layer_output_shapes",
+    "parameter_depth", "layer_output_shapes",
     # torch modules
     "Inception", "GoogLeNet", "AlexNet", "GOOGLENET_TABLE", "GoogLeNetRow",
     "googlenet_table_check",
@@ -195,56 +193,7 @@ def reduction_break_even(in_channels, out_channels, kernel_size):
     return Fraction(kk * c_in * c_out, c_in + kk * c_out)
 
 
-# --- counting real modules --------------------------------------------------------------
-
-def count_params(module):
-    """Number of parameters of a torch module (works on the meta device too)."""
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-    return sum(p.numel() for p in module.parameters())
-
-
-def _as_input(module, x):
-    if isinstance(x, torch.Tensor):
-        return x
-    if isinstance(x, (tuple, list, torch.Size)):
-        shape = tuple(check_int(f"x[{i}]", s, 1) for i, s in enumerate(x))
-        first = next(module.parameters(), None)
-        device = first.device if first is not None else torch.device("cpu")
-        return torch.zeros(shape, device=device)
-    raise TypeError(f"x must be a tensor or a shape tuple, got {type(x).__name__}")
-
-
-def count_macs(module, x):
-    """Multiply-adds of one forward pass of ``module`` on ``x``, measured by
-    ``torch.utils.flop_counter.FlopCounterMode`` (which counts 2 FLOPs per MAC).
-
-    ``x`` is a tensor or a shape such as ``(1, 3, 224, 224)`` (zeros on the
-    module's device). Runs under ``torch.no_grad()``; the module's train/eval
-    mode is left as it is (GoogLeNet runs its auxiliary classifiers only in
-    training mode).
-    """
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        module(_as_input(module, x))
-    return counter.get_total_flops() // 2
-
-
-def macs_by_module(module, x):
-    """Multiply-adds per submodule, ``{"layers.inception_3a": macs, ...}``.
-
-    Keys are the names of :meth:`torch.nn.Module.named_modules` (``""`` is the
-    whole module); submodules that do no multiply-adds are left out.
-    """
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        module(_as_input(module, x))
-    found = {}
-    for name, ops in counter.get_flop_counts().items():
-        if name == "Global":
-            continue
-        _, _, rest = name.partition(".")
-        found[rest] = sum(ops.values()) // 2
-    return found
-
+# --- the depth and the shapes of a network ------------------------------------------
 
 _POOLING = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 _WITH_WEIGHTS = (nn.Conv2d, nn.Linear)
@@ -280,13 +229,15 @@ def parameter_depth(module, count_pooling=False):
 def layer_output_shapes(model, x):
     """Output shape of every named layer of ``model.layers`` on input ``x``
     (a tensor or a shape), as ``{name: (C, H, W)}`` for one image."""
+    if not isinstance(x, torch.Tensor):
+        x = torch.zeros(tuple(x), device=next(model.parameters()).device)
     shapes = {}
     handles = [layer.register_forward_hook(
         lambda mod, inp, out, name=name: shapes.__setitem__(name, tuple(out.shape[1:])))
         for name, layer in model.layers.named_children()]
     try:
         with torch.no_grad():
-            model(_as_input(model, x))
+            model(x)
     finally:
         for h in handles:
             h.remove()
@@ -510,15 +461,15 @@ def googlenet_table_check(model=None, unit=1024):
     if model is None:
         with torch.device("meta"):
             model = GoogLeNet()
-    per_module = macs_by_module(model, (1, 3, 224, 224))
+    per_module = counting.module_macs_by_layer(model, (1, 3, 224, 224))
     rows = []
     for row in GOOGLENET_TABLE:
         if row.params_k is None:
             continue
         names = [row.name] + ([row.name + "_reduce"] if row.n3x3_reduce and row.type == "convolution" else [])
         modules = [getattr(model.layers, n) for n in names]
-        weights = sum(p.numel() for m in modules for name, p in m.named_parameters() if name.endswith("weight"))
-        params = sum(count_params(m) for m in modules)
+        weights = sum(counting.module_params(m, bias=False) for m in modules)
+        params = sum(counting.module_params(m) for m in modules)
         macs = sum(per_module.get(f"layers.{n}", 0) for n in names)
         rows.append(dict(name=row.name, published_params_k=row.params_k, weights=weights, params=params,
                          weights_k=weights / unit, published_ops_m=row.ops_m, macs=macs, macs_m=macs / 10**6))
@@ -569,8 +520,8 @@ def conv_3x3_192_128_params():
     with torch.device("meta"):
         conv = nn.Conv2d(192, 128, 3, padding=1, bias=False)
         conv_b = nn.Conv2d(192, 128, 3, padding=1)
-    return dict(source=3 * 3 * 192 * 128, weights=count_params(conv), params=count_params(conv_b),
-                macs=count_macs(conv, (1, 192, 28, 28)))
+    return dict(source=3 * 3 * 192 * 128, weights=counting.module_params(conv), params=counting.module_params(conv_b),
+                macs=counting.module_macs(conv, (1, 192, 28, 28)))
 
 
 # GoogLeNet's inception (3a), as source 004 describes it (naive: no reductions).
@@ -601,11 +552,11 @@ def inception_3a_params():
     full = dict(INCEPTION_3A, **INCEPTION_3A_REDUCTIONS)
     out = dict(
         source_naive=source_naive, source_bottleneck=source_bottleneck,
-        naive=count_params(_meta_inception(False, **INCEPTION_3A)),
-        bottleneck_no_pool_proj=count_params(_meta_inception(False, **no_pp)),
-        bottleneck=count_params(_meta_inception(False, **full)),
-        naive_with_bias=count_params(_meta_inception(True, **INCEPTION_3A)),
-        bottleneck_with_bias=count_params(_meta_inception(True, **full)),
+        naive=counting.module_params(_meta_inception(False, **INCEPTION_3A)),
+        bottleneck_no_pool_proj=counting.module_params(_meta_inception(False, **no_pp)),
+        bottleneck=counting.module_params(_meta_inception(False, **full)),
+        naive_with_bias=counting.module_params(_meta_inception(True, **INCEPTION_3A)),
+        bottleneck_with_bias=counting.module_params(_meta_inception(True, **full)),
     )
     out["ratio_source"] = source_bottleneck / source_naive
     out["ratio"] = out["bottleneck"] / out["naive"]
@@ -622,7 +573,7 @@ def inception_3a_channels():
 
 def inception_3a_macs():
     """Multiply-adds of inception (3a) on 28×28×192 (FlopCounterMode on real modules)."""
-    return {name: count_macs(_meta_inception(**cfg), (1, 192, 28, 28))
+    return {name: counting.module_macs(_meta_inception(**cfg), (1, 192, 28, 28))
             for name, cfg in (("naive", INCEPTION_3A), ("bottleneck", dict(INCEPTION_3A, **INCEPTION_3A_REDUCTIONS)))}
 
 
@@ -642,7 +593,7 @@ def taught_example_ops(n3x3_reduce=64, n5x5_reduce=64, pool_proj=64):
     bottleneck = _meta_inception(in_channels=c, **widths, n3x3_reduce=n3x3_reduce,
                                  n5x5_reduce=n5x5_reduce, pool_proj=pool_proj)
     shape = (1, c, size, size)
-    return dict(naive=count_macs(naive, shape), bottleneck=count_macs(bottleneck, shape),
+    return dict(naive=counting.module_macs(naive, shape), bottleneck=counting.module_macs(bottleneck, shape),
                 naive_output=naive.out_channels, bottleneck_output=bottleneck.out_channels)
 
 
@@ -652,7 +603,7 @@ def taught_example_terms(n3x3_reduce=64, n5x5_reduce=64, pool_proj=64):
     t = TAUGHT_EXAMPLE
     module = _meta_inception(in_channels=t["in_channels"], n1x1=t["n1x1"], n3x3=t["n3x3"], n5x5=t["n5x5"],
                              n3x3_reduce=n3x3_reduce, n5x5_reduce=n5x5_reduce, pool_proj=pool_proj)
-    per_module = macs_by_module(module, (1, t["in_channels"], t["input_size"], t["input_size"]))
+    per_module = counting.module_macs_by_layer(module, (1, t["in_channels"], t["input_size"], t["input_size"]))
     names = {"branches.1x1.0": "1×1", "branches.3x3.0": "3×3 reduce", "branches.3x3.2": "3×3",
              "branches.5x5.0": "5×5 reduce", "branches.5x5.2": "5×5", "branches.pool.1": "pool proj"}
     return {label: per_module[key] for key, label in names.items()}
@@ -675,10 +626,10 @@ def googlenet_alexnet_params():
     AlexNet (two-GPU grouped / single tower), counted from modules on the meta
     device, with the ratios AlexNet / GoogLeNet."""
     with torch.device("meta"):
-        counts = dict(googlenet=count_params(GoogLeNet()),
-                      googlenet_aux=count_params(GoogLeNet(aux_classifiers=True)),
-                      alexnet_grouped=count_params(AlexNet(grouped=True)),
-                      alexnet_single=count_params(AlexNet(grouped=False)))
+        counts = dict(googlenet=counting.module_params(GoogLeNet()),
+                      googlenet_aux=counting.module_params(GoogLeNet(aux_classifiers=True)),
+                      alexnet_grouped=counting.module_params(AlexNet(grouped=True)),
+                      alexnet_single=counting.module_params(AlexNet(grouped=False)))
     for a in ("alexnet_grouped", "alexnet_single"):
         for g in ("googlenet", "googlenet_aux"):
             counts[f"{a}_over_{g}"] = counts[a] / counts[g]

@@ -20,7 +20,6 @@ __all__ = [
     "FLOAT32_BYTES",
     "full_image_params",
     "local_image_params",
-    "module_params",
     "magnitude",
     "CountRanges",
     "count_ranges",
@@ -46,11 +45,6 @@ def local_image_params(image_size, window, bias=False):
     seeing its own ``window x window`` neighbourhood (``"same"`` padding)."""
     return counting.locally_connected2d_params(pair("image_size", image_size), 1, 1, window,
                                                padding="same", bias=bias)
-
-
-def module_params(module):
-    """Number of parameters of a ``torch.nn.Module``, as PyTorch stores them."""
-    return sum(p.numel() for p in module.parameters())
 
 
 def magnitude(n):

@@ -14,9 +14,9 @@ pooling ``p`` on a ``1 × S × S`` input::
         -> global average pool -> Linear(c2 -> classes)
 
 with no padding and stride 1, so that a shift of the input by a multiple of
-``p`` shifts the convolutional feature maps exactly. ``count_parameters``
-counts a module's parameters and ``counted_parameters`` computes the same
-number from the formulas of :mod:`cnnlib.counting`.
+``p`` shifts the convolutional feature maps exactly. ``counted_parameters``
+computes a network's parameter count from the formulas of
+:mod:`cnnlib.counting` (``counting.module_params`` counts the built module).
 
 Every builder takes ``seed``: the same seed gives the same initial weights,
 whatever the global random state (the global generator is left untouched).
@@ -144,13 +144,6 @@ def tied_locally_connected(conv_net, canvas_size=16, kernel_size=3, pool=2, padd
     return local
 
 
-def count_parameters(model):
-    """Number of trainable numbers in ``model`` (every element of every parameter tensor)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def counted_parameters(
     kind, canvas_size=16, channels=(16, 32), kernel_size=3, pool=2, padding=0, hidden=(256, 256), classes=10
 ):
@@ -162,7 +155,7 @@ def counted_parameters(
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     c1, c2 = _check_channels(channels)
     _, pooled, _ = geometry(canvas_size, kernel_size, pool, padding)
-    head = counting.fully_connected_params(c2, classes) + counting.pool2d_params()
+    head = counting.fully_connected_params(c2, classes)  # pooling has no parameters
     if kind == "convolutional":
         return counting.conv2d_params(1, c1, kernel_size) + counting.conv2d_params(c1, c2, kernel_size) + head
     return (

@@ -30,7 +30,7 @@ from cnnlib import counting
 from cnnlib.conv import conv2d, conv2d_backward
 from cnnlib.layers import ChannelSharedConv2d, LocallyConnected2d
 from cnnlib.shapes import check_int, conv_output_size, pair
-from cnnlib.timing import time_side_by_side
+from cnnlib.timing import single_thread, time_side_by_side
 
 __all__ = [
     "SOURCE002_IMAGE",
@@ -42,7 +42,6 @@ __all__ = [
     "channel_difference_experiment",
     "shared_gradient_experiment",
     "flip_experiment",
-    "median_times",
     "local_vs_conv_cost",
 ]
 
@@ -209,8 +208,8 @@ def channel_difference_experiment(image, kernel_size=3):
     return ChannelExperiment(
         residual_conv=full.relative_residual,
         residual_shared=shared.relative_residual,
-        params_conv=sum(p.numel() for p in conv.parameters()),
-        params_shared=sum(p.numel() for p in variant.parameters()),
+        params_conv=counting.module_params(conv),
+        params_shared=counting.module_params(variant),
         conv_weight=full.weight,
         swap_change_target=float(np.abs(y - target(swapped)).max()),
         swap_change_shared=swap_shared,
@@ -321,14 +320,6 @@ def flip_experiment(image, kernel):
 # --------------------------------------------------------------------------
 
 
-def median_times(contenders, rounds=5, min_seconds=0.01):
-    """Median seconds per call of each ``{name: fn}``, timed in interleaved rounds.
-
-    :func:`cnnlib.timing.time_side_by_side` with this chapter's defaults.
-    """
-    return time_side_by_side(contenders, repeat=check_int("rounds", rounds, 1), min_time=min_seconds)
-
-
 class CostComparison(NamedTuple):
     macs_local: int  # counted (cnnlib.counting)
     macs_conv: int
@@ -347,14 +338,11 @@ def local_vs_conv_cost(input_size=32, in_channels=16, out_channels=16, kernel_si
     The locally connected layer holds the convolution's kernel at every
     position (``from_conv``), so both compute the same function. Three
     forward passes are timed in turn, round after round, on one thread
-    (:func:`median_times`): ``nn.Conv2d``; "unfold + one
+    (:func:`cnnlib.timing.time_side_by_side`): ``nn.Conv2d``; "unfold + one
     kernel", the convolution written the same way as the locally connected
     layer (windows unfolded, one matrix product); and ``LocallyConnected2d``
     (windows unfolded, one small product per position).
     """
-    from threadpoolctl import threadpool_limits
-    from torch.utils.flop_counter import FlopCounterMode
-
     torch.manual_seed(seed)
     h, w = pair("input_size", input_size)
     conv = nn.Conv2d(in_channels, out_channels, kernel_size)
@@ -368,31 +356,21 @@ def local_vs_conv_cost(input_size=32, in_channels=16, out_channels=16, kernel_si
         y = conv.weight.reshape(out_channels, -1) @ cols  # one kernel for every window
         return (y + conv.bias[:, None]).reshape(batch, out_channels, ho, wo)
 
-    flops = {}
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread throughout: fair, and no thread contention on a busy machine
-    try:
-        with torch.no_grad(), threadpool_limits(1):
-            gap = float((local(x) - conv(x)).abs().max())
-            gap = max(gap, float((unfold_conv() - conv(x)).abs().max()))
-            for name, module in (("local", local), ("conv", conv)):
-                with FlopCounterMode(display=False) as counter:
-                    module(x)
-                flops[name] = counter.get_total_flops()
-            seconds = median_times(
-                {"nn.Conv2d": lambda: conv(x), "unfold + one kernel": unfold_conv,
-                 "LocallyConnected2d": lambda: local(x)},
-                rounds=rounds, min_seconds=min_seconds,
-            )
-    finally:
-        torch.set_num_threads(previous)
+    with torch.no_grad(), single_thread():  # one thread: fair, and no thread contention on a busy machine
+        gap = float((local(x) - conv(x)).abs().max())
+        gap = max(gap, float((unfold_conv() - conv(x)).abs().max()))
+        seconds = time_side_by_side(
+            {"nn.Conv2d": lambda: conv(x), "unfold + one kernel": unfold_conv,
+             "LocallyConnected2d": lambda: local(x)},
+            repeat=check_int("rounds", rounds, 1), min_time=min_seconds,
+        )
     return CostComparison(
         macs_local=counting.locally_connected2d_macs((h, w), in_channels, out_channels, kernel_size, batch=batch),
         macs_conv=counting.conv2d_macs((h, w), in_channels, out_channels, kernel_size, batch=batch),
-        flops_local=int(flops["local"]),
-        flops_conv=int(flops["conv"]),
-        params_local=sum(p.numel() for p in local.parameters()),
-        params_conv=sum(p.numel() for p in conv.parameters()),
+        flops_local=2 * counting.module_macs(local, x),  # FlopCounterMode: two FLOPs per multiply-add
+        flops_conv=2 * counting.module_macs(conv, x),
+        params_local=counting.module_params(local),
+        params_conv=counting.module_params(conv),
         seconds=seconds,
         max_output_gap=gap,
     )

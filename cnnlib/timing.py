@@ -1,8 +1,19 @@
-"""Timing small functions side by side, on a shared and noisy machine.
+"""The one timer of the course: competing implementations, side by side, on a shared and noisy machine.
 
-The chapters time competing implementations of the same computation. Runs are
-interleaved (run 1 of every function, then run 2, ...) so that load from
-elsewhere falls on all of them alike, and the median of the runs is reported.
+The chapters and the benchmark (``python -m cnnlib.bench``) time competing
+implementations of the same computation. Runs are interleaved (run 1 of
+every function, then run 2, ...) so that load from elsewhere falls on all of
+them alike; each run calls a function as many times as take at least
+``min_time`` seconds, and the median of the runs is reported.
+
+* :func:`time_rounds`: seconds per call of every function in every round
+  (what a per-round ratio needs);
+* :func:`time_side_by_side`: the median of those rounds, per function;
+* :func:`single_thread`: NumPy's BLAS and torch on one thread inside a block.
+
+The clock is ``time.perf_counter`` (wall time) unless another is given, for
+example ``time.thread_time`` (this thread's CPU time: time spent waiting for
+a core does not count).
 """
 
 import time
@@ -13,51 +24,34 @@ import torch
 
 from cnnlib.shapes import check_int
 
-__all__ = ["median_time", "time_side_by_side", "single_thread"]
+__all__ = ["time_rounds", "time_side_by_side", "single_thread"]
 
 
-def _check_callable(name, fn):
-    if not callable(fn):
-        raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
-    return fn
-
-
-def _calls_per_run(fn, min_time):
+def _calls_per_run(fn, min_time, clock):
     """Smallest ``number`` in 1, 2, 5, 10, 20, ... such that ``number`` calls take at least ``min_time``."""
     number = 1
     for factor in [2, 2.5, 2] * 20:
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        if time.perf_counter() - start >= min_time:
+        if _run(fn, number, clock) * number >= min_time:
             return number
         number = int(number * factor)
     return number
 
 
-def _run(fn, number):
-    start = time.perf_counter()
+def _run(fn, number, clock):
+    """Seconds per call of ``number`` calls in a row."""
+    start = clock()
     for _ in range(number):
         fn()
-    return (time.perf_counter() - start) / number
+    return (clock() - start) / number
 
 
-def median_time(fn, repeat=7, min_time=0.01):
-    """Median, over ``repeat`` runs, of the seconds one call ``fn()`` takes.
+def time_rounds(functions, repeat=7, min_time=0.01, clock=time.perf_counter):
+    """Seconds per call of each function of ``functions`` (a dict name -> callable), round by round.
 
-    Each run calls ``fn`` ``number`` times in a row, with ``number`` chosen
-    (1, 2, 5, 10, ...) so that a run lasts at least ``min_time`` seconds; the
-    median ignores runs slowed down by other work on the machine.
-    """
-    return time_side_by_side({"fn": fn}, repeat, min_time)["fn"]
-
-
-def time_side_by_side(functions, repeat=7, min_time=0.01):
-    """Median seconds per call of each function of ``functions`` (a dict name -> callable).
-
-    The runs are interleaved (run 1 of every function, then run 2, ...), so
-    load from elsewhere on the machine falls on all of them alike. Returns a
-    dict name -> median seconds, in the same order.
+    Every function is first called until one run lasts at least ``min_time``
+    seconds (which also warms it up); then ``repeat`` rounds each run every
+    function once, in the dict's order. Returns a dict name -> list of
+    ``repeat`` floats (seconds per call in each round).
     """
     if not isinstance(functions, dict) or not functions:
         raise TypeError("functions must be a non-empty dict name -> callable")
@@ -65,13 +59,24 @@ def time_side_by_side(functions, repeat=7, min_time=0.01):
     if not min_time >= 0:
         raise ValueError(f"min_time must be >= 0, got {min_time!r}")
     for name, fn in functions.items():
-        _check_callable(f"functions[{name!r}]", fn)
-    numbers = {name: _calls_per_run(fn, min_time) for name, fn in functions.items()}  # also warms up
+        if not callable(fn):
+            raise TypeError(f"functions[{name!r}] must be callable, got {type(fn).__name__}")
+    numbers = {name: _calls_per_run(fn, min_time, clock) for name, fn in functions.items()}
     times = {name: [] for name in functions}
     for _ in range(repeat):
         for name, fn in functions.items():
-            times[name].append(_run(fn, numbers[name]))
-    return {name: float(np.median(t)) for name, t in times.items()}
+            times[name].append(_run(fn, numbers[name], clock))
+    return times
+
+
+def time_side_by_side(functions, repeat=7, min_time=0.01, clock=time.perf_counter):
+    """Median seconds per call of each function of ``functions`` (a dict name -> callable).
+
+    The rounds of :func:`time_rounds`; the median ignores rounds slowed down by
+    other work on the machine. Returns a dict name -> median seconds, in the
+    same order.
+    """
+    return {name: float(np.median(t)) for name, t in time_rounds(functions, repeat, min_time, clock).items()}
 
 
 @contextmanager

@@ -64,7 +64,7 @@ def test_fully_connected_counts_match_torch(n_in, n_out, batch, bias):
 def test_pooling_has_no_parameters_and_torch_output_size(k, s, p, side, c):
     p = min(p, k // 2)  # torch requires padding <= kernel_size / 2
     for pool in (torch.nn.MaxPool2d(k, s, p), torch.nn.AvgPool2d(k, s, p)):
-        assert counting.pool2d_params(k, s, p) == n_params(pool) == 0
+        assert counting.module_params(pool) == n_params(pool) == 0
         out = pool(torch.zeros(1, c, side, side))
         oh, ow = out.shape[-2:]
         assert counting.pool2d_ops(side, c, k, s, p) == c * oh * ow * (k * k - 1)
@@ -116,3 +116,31 @@ def test_locally_connected_and_channel_shared_counts_by_hand():
 def test_bad_arguments_get_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# --- real modules: module_params, module_macs, module_macs_by_layer --------------------------
+
+def test_module_macs_of_a_linear_layer_and_per_layer():
+    model = torch.nn.Sequential(torch.nn.Linear(7, 5), torch.nn.ReLU(), torch.nn.Sequential(torch.nn.Linear(5, 3)))
+    assert counting.module_macs(model, (4, 7)) == 4 * (7 * 5 + 5 * 3)
+    per = counting.module_macs_by_layer(model, (4, 7))
+    assert per[""] == 4 * (7 * 5 + 5 * 3) and per["0"] == 4 * 7 * 5 and per["2.0"] == 4 * 5 * 3
+    assert "1" not in per  # ReLU does no multiply-adds
+
+
+def test_module_params_with_and_without_biases_and_frozen():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Sequential(torch.nn.Linear(5, 2)))
+    assert counting.module_params(model) == 4 * 27 + 4 + 5 * 2 + 2
+    assert counting.module_params(model, bias=False) == 4 * 27 + 5 * 2
+    model[0].weight.requires_grad_(False)  # frozen parameters are parameters too
+    assert counting.module_params(model) == 4 * 27 + 4 + 5 * 2 + 2
+    with torch.device("meta"):
+        huge = torch.nn.Linear(10**4, 10**4)
+    assert counting.module_params(huge) == 10**8 + 10**4
+
+
+def test_module_counts_reject_what_is_not_a_module():
+    with pytest.raises(TypeError, match="module"):
+        counting.module_params([1, 2])
+    with pytest.raises(TypeError, match="x must be"):
+        counting.module_macs(torch.nn.Linear(2, 2), "image")

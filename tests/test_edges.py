@@ -163,36 +163,7 @@ def test_filter2d_rejects_bad_input():
         edges.filter2d(np.zeros((4, 4)), np.array([["a", "b"]]))
 
 
-# --- timing ---------------------------------------------------------------------------------
-
-
-def test_median_time_is_at_least_the_sleep():
-    t = edges.median_time(lambda: time.sleep(0.002), repeat=3, min_time=0.0)
-    assert t >= 0.002
-
-
-def test_time_side_by_side_runs_every_function():
-    calls = {"a": 0, "b": 0}
-
-    def bump(name):
-        calls[name] += 1
-
-    times = edges.time_side_by_side({"a": lambda: bump("a"), "b": lambda: bump("b")}, repeat=3, min_time=0.0)
-    assert list(times) == ["a", "b"] and all(t >= 0 for t in times.values())
-    assert calls["a"] >= 4 and calls["b"] >= 4  # calibration + three runs
-    with pytest.raises(TypeError, match="callable"):
-        edges.time_side_by_side({"a": 3})
-    with pytest.raises(TypeError, match="non-empty dict"):
-        edges.time_side_by_side({})
-    with pytest.raises(ValueError, match="min_time"):
-        edges.median_time(lambda: None, min_time=-1)
-
-
-def test_single_thread_restores_torch_threads():
-    before = torch.get_num_threads()
-    with edges.single_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
+# --- timing the four products -----------------------------------------------------------
 
 
 def test_time_edge_products_rows():

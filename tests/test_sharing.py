@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from cnnlib import ChannelSharedConv2d, LocallyConnected2d, locality, sharing
+from cnnlib import ChannelSharedConv2d, LocallyConnected2d, counting, locality, sharing
 from cnnlib.shapes import conv_output_size
 
 # --- chapter 1: counts ----------------------------------------------------------
@@ -31,7 +31,7 @@ def test_full_counts_equal_nn_linear(side, out):
     oh, ow = (out, out) if isinstance(out, int) else out
     for bias in (False, True):
         layer = nn.Linear(h * w, oh * ow, bias=bias)
-        assert locality.module_params(layer) == locality.full_image_params(side, out, bias=bias)
+        assert counting.module_params(layer) == locality.full_image_params(side, out, bias=bias)
 
 
 @pytest.mark.parametrize("side, window", [(6, 3), (8, 4), (10, 10), ((6, 9), 5)])
@@ -40,7 +40,7 @@ def test_local_counts_equal_locally_connected2d(side, window):
     for bias in (False, True):
         layer = LocallyConnected2d(1, 1, window, size, padding="same", bias=bias)
         assert layer.output_size == size  # one unit per pixel
-        assert locality.module_params(layer) == locality.local_image_params(side, window, bias=bias)
+        assert counting.module_params(layer) == locality.local_image_params(side, window, bias=bias)
 
 
 @given(st.integers(1, 10**30))
@@ -199,11 +199,3 @@ def test_local_vs_conv_cost_counts():
     assert cost.max_output_gap < 1e-5
     assert set(cost.seconds) == {"nn.Conv2d", "unfold + one kernel", "LocallyConnected2d"}
     assert all(t > 0 for t in cost.seconds.values())
-
-
-def test_median_times_orders_a_slow_and_a_fast_function():
-    import time
-
-    seconds = sharing.median_times({"fast": lambda: None, "slow": lambda: time.sleep(0.002)},
-                                   rounds=3, min_seconds=0.001)
-    assert seconds["slow"] >= 0.002 > seconds["fast"]
