@@ -1,6 +1,8 @@
-"""The student notebooks (notebooks/*.ipynb): in sync with the chapters, solutions folded,
-a set-up cell that installs the course outside its environment, and each one runs
-top to bottom from a bare folder outside the repository."""
+"""The student notebooks: the JupyterLab edition (notebooks/*.ipynb) and the Colab edition
+(notebooks/colab/*.ipynb, plain Markdown with the chapter's values written in). Both in sync
+with the chapters, solutions folded, a set-up cell that installs the course outside its
+environment; each chapter runs top to bottom from a bare folder outside the repository, and
+the values the Colab edition shows are the ones that run computes."""
 
 import json
 import os
@@ -18,6 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "_ext"))
 import course_notebooks  # noqa: E402
+import plain_markdown  # noqa: E402
 
 CHAPTERS = course_notebooks.chapter_sources()
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -55,6 +58,21 @@ def test_the_sync_check_can_fail(tmp_path):
     assert result.returncode == 1 and "out of date" in result.stderr
 
 
+def test_a_colab_notebook_whose_text_drifted_fails_the_check(tmp_path):
+    chapter = ROOT / "chapters" / "02_sharing.md"
+    (tmp_path / "02_sharing.ipynb").write_text(course_notebooks.notebook_text(chapter))
+    committed = (ROOT / "notebooks" / "colab" / "02_sharing.ipynb").read_text()
+    (tmp_path / "colab").mkdir()
+    (tmp_path / "colab" / "02_sharing.ipynb").write_text(committed.replace("weights", "wieghts"))
+    result = subprocess.run([sys.executable, str(ROOT / "_ext" / "course_notebooks.py"), "--check",
+                             "--out", str(tmp_path), str(chapter)], capture_output=True, text=True)
+    assert result.returncode == 1 and "colab/02_sharing.ipynb" in result.stderr
+    (tmp_path / "colab" / "02_sharing.ipynb").write_text(committed)        # the committed one passes
+    result = subprocess.run([sys.executable, str(ROOT / "_ext" / "course_notebooks.py"), "--check",
+                             "--out", str(tmp_path), str(chapter)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_solutions_are_folded_and_exercises_kept(chapter):
     notebook = course_notebooks.student_notebook(chapter)
@@ -89,6 +107,84 @@ def test_bookkeeping_cells_are_folded_and_figures_keep_their_captions(chapter):
         hidden = "remove-input" in old.metadata.get("tags", [])
         assert new.metadata.get("jupyter", {}).get("source_hidden", False) == hidden
         assert new.metadata.get("mystnb") == old.metadata.get("mystnb")
+
+
+# ------------------------------------------------- the Colab edition
+
+def colab_path(chapter):
+    return ROOT / "notebooks" / "colab" / f"{chapter.stem}.ipynb"
+
+
+def colab(chapter):
+    return nbformat.read(colab_path(chapter), 4)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_colab_notebook_is_its_chapter_with_its_stored_values(chapter):
+    """Prose or structure drift: regenerate from the chapter with the values the notebook stores."""
+    assert colab_path(chapter).exists(), f"no Colab edition of {chapter.name}: run `make notebooks`"
+    stored = course_notebooks.stored_values(colab_path(chapter))
+    assert sorted(stored) == course_notebooks.eval_names(chapter), "values missing or left over"
+    assert course_notebooks.colab_notebook_text(chapter, stored) == colab_path(chapter).read_text(), \
+        f"{colab_path(chapter).name} is out of date: run `make notebooks`"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_colab_notebook_has_no_myst_left_and_shows_every_value(chapter):
+    notebook = colab(chapter)
+    markdown = [c.source for c in notebook.cells if c.cell_type == "markdown"]
+    left = {raw for text in markdown for raw in plain_markdown.raw_myst(text)}
+    assert not left, f"{chapter.name}: MyST left in the Colab notebook: {sorted(left)}"
+    for text in markdown:        # the raw forms, should the scan above ever miss one
+        for raw in ("{eval}", "{term}", "{numref}", "{prf:", "{cite}", "```{", ":::{"):
+            assert raw not in text, f"{chapter.name}: {raw} left in {text[:200]!r}"
+    stored = notebook.metadata["cnnlib"]["values"]
+    shown = "\n".join(markdown)
+    for name, value in stored.items():
+        assert plain_markdown.value_as_markdown(value) in shown, f"{chapter.name}: {name} = {value!r} not shown"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_colab_folds_the_solutions_by_their_heading_cells_ids(chapter):
+    """Colab's format: notebook-level colab.collapsed_sections lists the metadata.id of the heading cells
+    whose sections start folded; Colab folds a heading's section up to the next heading of its level."""
+    notebook = colab(chapter)
+    for cell in notebook.cells:
+        assert cell.metadata.get("id") == cell.id
+    collapsed = notebook.metadata["colab"]["collapsed_sections"]
+    headings = [c for c in notebook.cells if c.metadata["id"] in collapsed]
+    assert len(headings) == chapter.read_text().count("```{solution-start}") == len(collapsed)
+    assert all(c.cell_type == "markdown" and c.source.startswith("#### Solution") for c in headings)
+    folded = folded_ranges(notebook)
+    assert len(folded) == len(headings)
+    lab = folded_ranges(course_notebooks.student_notebook(chapter))
+    for colab_cells, lab_cells in zip(folded, lab):    # the same code cells folded as in JupyterLab
+        assert [c.source for c in colab_cells if c.cell_type == "code"] == \
+               [c.source for c in lab_cells if c.cell_type == "code"]
+        assert not any(c.source.startswith("### Exercise") for c in colab_cells)
+
+
+def test_the_colab_edition_keeps_the_code_cells_and_captions_each_figure():
+    chapter = ROOT / "chapters" / "02_sharing.md"
+    lab, notebook = course_notebooks.student_notebook(chapter), colab(chapter)
+    assert [c.source for c in notebook.cells if c.cell_type == "code"] == \
+           [c.source for c in lab.cells if c.cell_type == "code"]
+    cells = notebook.cells
+    figures = [i for i, c in enumerate(cells) if c.cell_type == "code" and "figure" in c.metadata.get("mystnb", {})]
+    assert len(figures) == 5                            # the chapter's five figures, numbered in order
+    for k, i in enumerate(figures, start=1):
+        assert cells[i + 1].cell_type == "markdown" and cells[i + 1].source.startswith(f"**Figure {k}.** ")
+    assert "As matrices (Figure 2), locality" in "\n".join(c.source for c in cells)
+
+
+def test_the_setup_text_of_each_edition_says_what_it_shows():
+    chapter = ROOT / "chapters" / "intro.md"
+    lab = course_notebooks.student_notebook(chapter).cells[0].source
+    colab_text = colab(chapter).cells[0].source
+    assert "JupyterLab" in lab and "notebooks/colab/" in lab and "name of the variable" not in lab
+    assert "Colab edition" in colab_text and "numbers in it are the values" in colab_text
+    assert "name of the variable" not in colab_text
+    assert colab(chapter).cells[1].source == course_notebooks.student_notebook(chapter).cells[1].source
 
 
 def test_the_setup_cell_installs_the_course_with_cpu_torch_only_where_it_is_missing():
@@ -156,21 +252,29 @@ def test_lab_settings_keep_widget_messages_on_the_main_shell():
 
 # ------------------------------------------------- run from a bare folder
 
-def _executed_in_a_bare_folder(chapter, folder):
-    """Execute the generated notebook of ``chapter`` in ``folder`` (outside the repository)."""
-    from nbclient import NotebookClient
+# Values that are measurements of the machine (times, and what is computed from them), not results
+# of the course's code: they differ from run to run, so the stale-value check below compares only
+# their form (digits aside). A new timing in a chapter's text belongs here.
+MEASURED = {
+    "02_sharing": {"t_conv", "t_unfold", "t_local", "slow_local_text", "slow_unfold_text"},
+    "04_edge_detection": {"slope_text", "dense_full_s", "ratio_full_text", "ratio_largest_text",
+                          "ratio_largest_cnnlib_text", "sparse_vs_conv_text", "bandwidth_text", "conv_full_us"},
+}
 
-    path = folder / f"{chapter.stem}.ipynb"
-    path.write_text(course_notebooks.notebook_text(chapter))
-    notebook = nbformat.read(path, 4)
-    env_cwd = os.getcwd()
-    try:
-        os.chdir(folder)
-        NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
-                       ).execute()
-    finally:
-        os.chdir(env_cwd)
-    return notebook
+
+def test_the_measured_values_are_values_of_their_chapters():
+    for stem, names in MEASURED.items():
+        assert names <= set(course_notebooks.eval_names(ROOT / "chapters" / f"{stem}.md")), stem
+
+
+def _form(value):
+    """``"16,211"`` and ``"987"`` -> ``"0"``, ``"2.51"`` -> ``"0.0"``: a measurement's form, not its digits."""
+    return re.sub(r"\d[\d,]*", "0", value)
+
+
+def test_a_measurement_is_compared_by_its_form():
+    assert _form("16,211") == _form("987") == "0" and _form("2.51") == _form("12.9") == "0.0"
+    assert _form("153 µs") != _form("0.2 ms") and _form("1.3") != _form("13")
 
 
 @pytest.mark.notebook
@@ -178,7 +282,7 @@ def _executed_in_a_bare_folder(chapter, folder):
 def test_the_notebook_runs_top_to_bottom_in_a_bare_folder(chapter, tmp_path_factory):
     folder = tmp_path_factory.mktemp("bare")
     assert ROOT not in folder.parents
-    notebook = _executed_in_a_bare_folder(chapter, folder)
+    notebook, values = course_notebooks.run_in_folder(chapter, folder)
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.output_type == "error"]
     assert not errors
@@ -188,10 +292,18 @@ def test_the_notebook_runs_top_to_bottom_in_a_bare_folder(chapter, tmp_path_fact
         assert len(images) == 1, f"{chapter.name}: figure {cell.metadata['mystnb']['figure'].get('name')} " \
                                  f"shows {len(images)} images"
     assert sorted(p.name for p in folder.iterdir() if p.suffix == ".ipynb") == [f"{chapter.stem}.ipynb"]
+    # the values the Colab edition shows are the ones this run computes (not stale)
+    stored = course_notebooks.stored_values(ROOT / "notebooks" / "colab" / f"{chapter.stem}.ipynb")
+    assert sorted(values) == sorted(stored) == course_notebooks.eval_names(chapter)
+    measured = MEASURED.get(chapter.stem, set())
+    stale = {name: (stored[name], value) for name, value in values.items()
+             if (_form(value) != _form(stored[name]) if name in measured else value != stored[name])}
+    assert not stale, f"{chapter.name}: the Colab edition shows stale values (stored, computed): {stale}; " \
+                      "run `make notebooks` (or, if a value is a measured time, add it to MEASURED)"
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_launch_buttons_are_pointed_at_the_generated_notebook():
+def test_launch_buttons_open_the_jupyterlab_edition_on_binder_and_the_colab_edition_on_colab():
     from types import SimpleNamespace
 
     def links():  # as sphinx-book-theme 1.3 builds them for a .md page
@@ -205,6 +317,19 @@ def test_launch_buttons_are_pointed_at_the_generated_notebook():
     context = {"header_buttons": links()}
     course_notebooks._point_launch_buttons(app, "chapters/02_sharing", None, context, None)
     urls = [b["url"] for b in context["header_buttons"][0]["buttons"]]
-    assert urls[0].endswith("urlpath=lab/tree/notebooks/02_sharing.ipynb")
-    assert urls[1].endswith("/blob/main/notebooks/02_sharing.ipynb")
+    assert urls[0] == "https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/notebooks/02_sharing.ipynb"
+    assert urls[1] == "https://colab.research.google.com/github/o/r/blob/main/notebooks/colab/02_sharing.ipynb"
     assert urls[2] == "../_sources/chapters/02_sharing.md"       # the download stays the source
+
+
+def test_launch_buttons_keep_the_source_when_there_is_no_notebook(tmp_path):
+    from types import SimpleNamespace
+
+    buttons = [{"text": "Binder", "url": "https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/chapters/x.md"},
+               {"text": "Colab", "url": "https://colab.research.google.com/github/o/r/blob/main/chapters/x.md"}]
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "x.ipynb").write_text("{}")              # a JupyterLab edition, no Colab one
+    context = {"header_buttons": [{"type": "group", "buttons": [dict(b) for b in buttons]}]}
+    course_notebooks._point_launch_buttons(SimpleNamespace(srcdir=str(tmp_path)), "chapters/x", None, context, None)
+    urls = [b["url"] for b in context["header_buttons"][0]["buttons"]]
+    assert urls == [buttons[0]["url"].replace("chapters/x.md", "notebooks/x.ipynb"), buttons[1]["url"]]
