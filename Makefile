@@ -69,9 +69,13 @@ test-lab: $(STAMP) vendor chromium
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not book and not browser and not lab and not notebook"
 
-# The chapters as student notebooks (notebooks/*.ipynb, committed; a test keeps them in sync)
+# The chapters as student notebooks, committed, kept in sync by tests: notebooks/*.ipynb for
+# JupyterLab and Binder, notebooks/colab/*.ipynb for Colab (plain Markdown with the values written
+# in: every chapter runs once for them, a few minutes). For an edit of the prose only:
+#   make notebooks NOTEBOOK_FLAGS=--reuse-values   (keeps the values the Colab notebooks store)
+NOTEBOOK_FLAGS ?=
 notebooks: $(STAMP)
-	$(BIN)/python _ext/course_notebooks.py
+	$(BIN)/python _ext/course_notebooks.py $(NOTEBOOK_FLAGS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
