@@ -255,12 +255,15 @@ def test_chapter_offers_downloads_and_launch_buttons(book_html, page):
     branch = CONFIG["repository"].get("branch", "main")
     colab = CONFIG["launch_buttons"]["colab_url"].rstrip("/")
     binder = CONFIG["launch_buttons"]["binderhub_url"].rstrip("/")
-    # Colab and Binder open the student notebook generated from the chapter (notebooks/, committed)
+    # Binder opens the student notebook generated from the chapter (notebooks/, committed), Colab
+    # its Colab edition (notebooks/colab/: plain Markdown, values written in)
     notebook = f"notebooks/{Path(page).name}.ipynb"
     if not (ROOT / notebook).exists():
         pytest.skip(f"{page} is not a student notebook")
-    assert f"{colab}/github/{owner_repo}/blob/{branch}/{notebook}" in hrefs, \
-        f"{page}: no Colab launch button opening {notebook}"
+    colab_notebook = f"notebooks/colab/{Path(page).name}.ipynb"
+    assert (ROOT / colab_notebook).exists(), f"{page}: no Colab edition {colab_notebook}"
+    assert f"{colab}/github/{owner_repo}/blob/{branch}/{colab_notebook}" in hrefs, \
+        f"{page}: no Colab launch button opening {colab_notebook}"
     assert any(h.startswith(f"{binder}/v2/gh/{owner_repo}/{branch}?") and h.endswith(notebook) for h in hrefs), \
         f"{page}: no Binder launch button opening {notebook}"
 
