@@ -23,12 +23,9 @@ either, for the shifts of :func:`cnnlib.shift`:
 * :func:`impulse_response`, :func:`circular_convolve`: a linear map that
   commutes with every cyclic shift is the circular convolution with its
   response to a single lit pixel.
-* :func:`binomial_filter`, :func:`blur_pool2d`, :class:`BlurPool2d`,
-  :class:`MaxBlurPool2d`: anti-aliased downsampling (blur, then subsample)
-  after Zhang (2019), in PyTorch.
-* :func:`small_cnn`, :func:`train_small_cnn`, :func:`shift_report`,
-  :func:`consistency`: a small digit classifier with or without the blur,
-  and how often its prediction changes when the input moves.
+* :func:`train_small_cnn`, :func:`shift_report`, :func:`consistency`: a
+  small digit classifier (:func:`cnnlib.models.small_cnn`) with or without
+  anti-aliasing, and how often its prediction changes when the input moves.
 
 Arrays are NumPy ``(..., H, W)`` unless a function says torch.
 """
@@ -37,7 +34,6 @@ from numbers import Integral
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from cnnlib.conv import conv2d
@@ -63,11 +59,6 @@ __all__ = [
     "shift_experiment",
     "impulse_response",
     "circular_convolve",
-    "binomial_filter",
-    "blur_pool2d",
-    "BlurPool2d",
-    "MaxBlurPool2d",
-    "small_cnn",
     "recalibrate_batch_norm",
     "train_small_cnn",
     "shift_report",
@@ -465,142 +456,8 @@ def circular_convolve(x, kernel):
 
 
 # --------------------------------------------------------------------------
-# Anti-aliased downsampling (torch)
-# --------------------------------------------------------------------------
-
-
-def binomial_filter(size=3):
-    """The normalised 2-D binomial filter ``(size, size)``: row ``[1, 2, 1] / 4`` times its transpose for ``size=3``.
-
-    float32 torch tensor summing to 1: a cheap low-pass filter (Zhang 2019).
-    """
-    size = check_int("size", size, 1)
-    row = torch.ones(1, dtype=torch.float64)
-    zero = torch.zeros(1, dtype=torch.float64)
-    for _ in range(size - 1):  # Pascal's triangle: each row is the last one plus itself shifted by one
-        row = torch.cat([row, zero]) + torch.cat([zero, row])
-    row = row / row.sum()
-    return torch.outer(row, row).to(torch.float32)
-
-
-def _check_tensor(name, x):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() != 4:
-        raise ValueError(f"{name} must be (N, C, H, W), got shape {tuple(x.shape)}")
-
-
-def blur_pool2d(x, filter_size=3, stride=2, padding_mode="circular"):
-    """Blur every channel with :func:`binomial_filter`, then keep every ``stride``-th pixel.
-
-    ``x`` torch ``(N, C, H, W)``; padding ``(filter_size - 1) // 2`` on every
-    side with ``padding_mode`` (``"circular"``, ``"reflect"``, ``"replicate"``
-    or ``"zeros"``). Returns ``(N, C, ceil(H / stride), ceil(W / stride))``
-    for odd ``filter_size``. With ``"circular"`` it commutes with cyclic
-    shifts by multiples of ``stride`` (the output moving by ``shift / stride``).
-    """
-    _check_tensor("x", x)
-    stride = check_int("stride", stride, 1)
-    kernel = binomial_filter(filter_size).to(x.dtype)
-    channels = x.shape[1]
-    lo, hi = (filter_size - 1) // 2, filter_size // 2
-    if padding_mode == "zeros":
-        x = F.pad(x, (lo, hi, lo, hi))
-    elif padding_mode in ("circular", "reflect", "replicate"):
-        x = F.pad(x, (lo, hi, lo, hi), mode=padding_mode)
-    else:
-        raise ValueError(f"padding_mode must be 'circular', 'reflect', 'replicate' or 'zeros', got {padding_mode!r}")
-    weight = kernel.expand(channels, 1, filter_size, filter_size)
-    return F.conv2d(x, weight, stride=stride, groups=channels)
-
-
-class BlurPool2d(nn.Module):
-    """:func:`blur_pool2d` as a module (no parameters)."""
-
-    def __init__(self, filter_size=3, stride=2, padding_mode="circular"):
-        super().__init__()
-        self.filter_size = check_int("filter_size", filter_size, 1)
-        self.stride = check_int("stride", stride, 1)
-        self.padding_mode = padding_mode
-
-    def forward(self, x):
-        return blur_pool2d(x, self.filter_size, self.stride, self.padding_mode)
-
-    def extra_repr(self):
-        return f"filter_size={self.filter_size}, stride={self.stride}, padding_mode={self.padding_mode!r}"
-
-
-class MaxBlurPool2d(nn.Module):
-    """Zhang's anti-aliased max pooling: max over ``kernel_size`` windows at stride 1, then :class:`BlurPool2d`.
-
-    ``nn.MaxPool2d(kernel_size, stride)`` evaluates the max and subsamples in
-    one step; this module keeps the max everywhere (circularly padded, so the
-    map keeps its size ``H × W``) and blurs before it subsamples. Input
-    ``(N, C, H, W)``, output ``(N, C, ceil(H / stride), ceil(W / stride))``.
-    """
-
-    def __init__(self, kernel_size=2, stride=2, filter_size=3):
-        super().__init__()
-        self.kernel_size = check_int("kernel_size", kernel_size, 1)
-        self.blur = BlurPool2d(filter_size, stride, "circular")
-
-    def forward(self, x):
-        _check_tensor("x", x)
-        k = self.kernel_size
-        x = F.pad(x, (0, k - 1, 0, k - 1), mode="circular") if k > 1 else x
-        return self.blur(F.max_pool2d(x, k, stride=1))
-
-
-# --------------------------------------------------------------------------
 # A small CNN and how its prediction moves
 # --------------------------------------------------------------------------
-
-
-def small_cnn(antialias=False, width=8, classes=10, padding_mode="circular", batch_norm=False, head="average",
-              input_size=16):
-    """A three-layer digit classifier for ``(N, 1, H, W)`` images, ``H`` and ``W`` divisible by 4.
-
-    conv 5×5 (1 → width) → ReLU → downsample → conv 5×5 (width → 2·width)
-    → ReLU → downsample → conv 3×3 (2·width → 2·width) → ReLU → head.
-    "downsample" is ``nn.MaxPool2d(2)``, or with ``antialias``
-    :class:`MaxBlurPool2d`: the same max, blurred before it is subsampled.
-    Every convolution pads with ``padding_mode``; with ``batch_norm`` a
-    ``BatchNorm2d`` follows each convolution. ``head="average"``: global
-    average pooling, then linear (2·width → classes); ``head="flatten"``: the
-    final maps flattened into one vector, then linear (the layout of LeNet;
-    needs ``input_size``, the side of the square input).
-    """
-    width = check_int("width", width, 1)
-    classes = check_int("classes", classes, 1)
-    if head not in ("average", "flatten"):
-        raise ValueError(f"head must be 'average' or 'flatten', got {head!r}")
-    side = check_int("input_size", input_size, 4)
-    if side % 4:
-        raise ValueError(f"input_size must be divisible by 4 (two downsamplings by 2), got {side}")
-
-    def down():
-        return MaxBlurPool2d(2, 2) if antialias else nn.MaxPool2d(2)
-
-    def norm(channels):
-        return nn.BatchNorm2d(channels) if batch_norm else nn.Identity()
-
-    w2 = 2 * width
-    return nn.Sequential(
-        nn.Conv2d(1, width, 5, padding=2, padding_mode=padding_mode),
-        norm(width),
-        nn.ReLU(),
-        down(),
-        nn.Conv2d(width, w2, 5, padding=2, padding_mode=padding_mode),
-        norm(w2),
-        nn.ReLU(),
-        down(),
-        nn.Conv2d(w2, w2, 3, padding=1, padding_mode=padding_mode),
-        norm(w2),
-        nn.ReLU(),
-        *([nn.AdaptiveAvgPool2d(1)] if head == "average" else []),
-        nn.Flatten(),
-        nn.Linear(w2 if head == "average" else w2 * (side // 4) ** 2, classes),
-    )
 
 
 def recalibrate_batch_norm(model, images):
@@ -627,12 +484,13 @@ def recalibrate_batch_norm(model, images):
 
 
 def train_small_cnn(images, labels, antialias=False, head="average", width=8, epochs=8, batch_size=64, lr=0.01, seed=0):
-    """A :func:`small_cnn` with batch normalisation, trained with :func:`cnnlib.train.fit` (Adam).
+    """A :func:`cnnlib.models.small_cnn` with batch normalisation, trained with :func:`cnnlib.train.fit` (Adam).
 
     Seeds torch with ``seed`` before building it, trains it on ``images``
     ``(N, 1, H, W)`` and ``labels`` ``(N,)``, then :func:`recalibrate_batch_norm`.
     Returns ``(model, losses)``, the model in evaluation mode.
     """
+    from cnnlib.models import small_cnn
     from cnnlib.train import fit
 
     torch.manual_seed(check_int("seed", seed, 0))

@@ -122,7 +122,7 @@ def _source_hash():
 
     here = Path(__file__).parent
     digest = hashlib.sha256(f"{torch.__version__} {np.__version__}".encode())
-    for name in ("data.py", "train.py", "models.py", "layers.py", "experiments.py"):
+    for name in ("data.py", "train.py", "layers.py", "experiments.py", "models/digits.py", "models/blur.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 

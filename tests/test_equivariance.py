@@ -5,10 +5,10 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy import ndimage
 
 from cnnlib import conv2d, global_avg_pool2d, max_pool2d
 from cnnlib import equivariance as E
+from cnnlib import models
 
 
 @pytest.fixture(autouse=True)
@@ -331,66 +331,8 @@ def test_circular_convolve_refuses_mismatched_shapes():
 
 
 # --------------------------------------------------------------------------
-# blur pooling
-# --------------------------------------------------------------------------
-
-
-def test_binomial_filters_by_hand():
-    np.testing.assert_array_equal(E.binomial_filter(1).numpy(), [[1.0]])
-    np.testing.assert_allclose(E.binomial_filter(3).numpy() * 16, [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
-    row = np.array([1, 4, 6, 4, 1]) / 16
-    np.testing.assert_allclose(E.binomial_filter(5).numpy(), np.outer(row, row), rtol=1e-6)
-
-
-@pytest.mark.parametrize("size", [3, 5])
-def test_blur_pool_matches_scipy(size):
-    x = torch.randn(2, 3, 9, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    got = E.blur_pool2d(x, size, 2, "circular")
-    k = E.binomial_filter(size).double().numpy()
-    expected = np.stack([[ndimage.correlate(c, k, mode="wrap")[::2, ::2] for c in img] for img in x.numpy()])
-    np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)
-    assert got.shape == (2, 3, 5, 4)
-
-
-@pytest.mark.parametrize("d", range(0, 6))
-def test_blur_pool_is_equivariant_to_even_shifts(d):
-    x = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    err, _ = E.strided_equivariance_error(lambda a: E.blur_pool2d(a), x, (d, d), 2)
-    assert (err < 1e-12) == (d % 2 == 0)
-
-
-def test_max_blur_pool_is_max_then_blur():
-    x = torch.randn(1, 2, 6, 6, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
-    rolled = [torch.roll(x, (-a, -b), (2, 3)) for a in (0, 1) for b in (0, 1)]
-    maxed = torch.stack(rolled).amax(0)  # max over the window [i, i+1] x [j, j+1], wrapped
-    np.testing.assert_allclose(E.MaxBlurPool2d(2, 2)(x).numpy(), E.blur_pool2d(maxed).numpy(), atol=1e-12)
-
-
-def test_blur_pool_refuses_arrays_and_bad_modes():
-    with pytest.raises(TypeError, match="torch.Tensor"):
-        E.blur_pool2d(np.ones((1, 1, 4, 4)))
-    with pytest.raises(ValueError, match="padding_mode"):
-        E.blur_pool2d(torch.ones(1, 1, 4, 4), padding_mode="mirror")
-    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
-        E.blur_pool2d(torch.ones(4, 4))
-
-
-# --------------------------------------------------------------------------
 # the small CNN and its predictions under shifts
 # --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("antialias", [False, True])
-def test_small_cnn_is_exactly_invariant_to_shifts_by_its_total_stride(antialias):
-    torch.manual_seed(0)
-    model = E.small_cnn(antialias=antialias, width=4).eval()
-    x = torch.rand(3, 1, 16, 16, dtype=torch.float32)
-    with torch.no_grad():
-        base = model(x)
-        assert model(x).shape == (3, 10)
-        for d in (4, 8, -4):
-            torch.testing.assert_close(model(torch.roll(x, (d, d), (2, 3))), base, atol=1e-5, rtol=1e-5)
-        assert (model(torch.roll(x, 1, 3)) - base).abs().max() > 1e-4
 
 
 class PositionModel(torch.nn.Module):
@@ -443,7 +385,7 @@ def test_shift_experiment_structure_and_exact_invariance_at_the_total_stride():
 
 def test_recalibrated_batch_norm_holds_the_exact_statistics():
     torch.manual_seed(0)
-    model = E.small_cnn(width=2, batch_norm=True)
+    model = models.small_cnn(width=2, batch_norm=True)
     x = torch.rand(50, 1, 16, 16)
     E.recalibrate_batch_norm(model, x)
     first_norm = model[1]
@@ -452,13 +394,6 @@ def test_recalibrated_batch_norm_holds_the_exact_statistics():
     torch.testing.assert_close(first_norm.running_mean, pre.mean(dim=(0, 2, 3)))
     torch.testing.assert_close(first_norm.running_var, pre.var(dim=(0, 2, 3), unbiased=True))
     assert not model.training and first_norm.momentum == 0.1
-
-
-def test_small_cnn_refuses_bad_heads_and_sizes():
-    with pytest.raises(ValueError, match="head"):
-        E.small_cnn(head="max")
-    with pytest.raises(ValueError, match="divisible by 4"):
-        E.small_cnn(head="flatten", input_size=18)
 
 
 # --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnnlib import counting
+from cnnlib import counting, models
 from cnnlib import inception as inc
 from cnnlib.inception_diagram import draw_inception, inception_figure, plot_reduction_costs
 
@@ -48,7 +48,7 @@ def inception_configs(draw):
 @settings(max_examples=60)
 @given(inception_configs(), st.integers(1, 7), st.integers(1, 7), st.booleans())
 def test_module_counts_match_formulas_and_flop_counter(cfg, h, w, bias):
-    module = inc.Inception(**cfg, bias=bias)
+    module = models.Inception(**cfg, bias=bias)
     x = torch.zeros(2, cfg["in_channels"], h, w)
     y = module(x)
     assert y.shape == (2, inc.inception_out_channels(**cfg), h, w) == (2, module.out_channels, h, w)
@@ -61,9 +61,9 @@ def test_module_counts_match_formulas_and_flop_counter(cfg, h, w, bias):
 
 
 def test_inception_3a_by_hand():
-    naive = inc.Inception(192, 64, 128, 32, bias=False)
+    naive = models.Inception(192, 64, 128, 32, bias=False)
     assert torch_params(naive) == 192 * 64 + 9 * 192 * 128 + 25 * 192 * 32 == 387_072
-    full = inc.Inception(192, 64, 128, 32, n3x3_reduce=96, n5x5_reduce=16, pool_proj=32)
+    full = models.Inception(192, 64, 128, 32, n3x3_reduce=96, n5x5_reduce=16, pool_proj=32)
     weights = 192 * 64 + 192 * 96 + 9 * 96 * 128 + 192 * 16 + 25 * 16 * 32 + 192 * 32
     biases = 64 + 96 + 128 + 16 + 32 + 32
     assert torch_params(full) == weights + biases == 163_696
@@ -76,7 +76,7 @@ def test_inception_3a_by_hand():
 
 def test_inception_forward_is_the_concatenation_of_its_branches():
     torch.manual_seed(0)
-    m = inc.Inception(4, 2, 3, 1, n3x3_reduce=2, n5x5_reduce=1, pool_proj=2)
+    m = models.Inception(4, 2, 3, 1, n3x3_reduce=2, n5x5_reduce=1, pool_proj=2)
     x = torch.randn(1, 4, 6, 5)
     b = m.branches
     by_hand = torch.cat([
@@ -91,13 +91,13 @@ def test_inception_forward_is_the_concatenation_of_its_branches():
 
 
 def test_bad_input_is_refused():
-    m = inc.Inception(4, 2, 3, 1)
+    m = models.Inception(4, 2, 3, 1)
     with pytest.raises(ValueError, match=r"\(N, 4, H, W\).*\(1, 3, 5, 5\)"):
         m(torch.zeros(1, 3, 5, 5))
     with pytest.raises(TypeError, match="n3x3"):
-        inc.inception_layers(4, 2, 3.0, 1)
+        models.inception_layers(4, 2, 3.0, 1)
     with pytest.raises(ValueError, match="pool_proj"):
-        inc.inception_layers(4, 2, 3, 1, pool_proj=0)
+        models.inception_layers(4, 2, 3, 1, pool_proj=0)
 
 
 @settings(max_examples=100)
@@ -150,12 +150,12 @@ def alexnet_by_hand(grouped):
 
 @pytest.mark.parametrize("aux", [False, True])
 def test_googlenet_parameters_by_hand(aux):
-    assert torch_params(meta(lambda: inc.GoogLeNet(aux_classifiers=aux))) == googlenet_by_hand(aux)
+    assert torch_params(meta(lambda: models.GoogLeNet(aux_classifiers=aux))) == googlenet_by_hand(aux)
 
 
 @pytest.mark.parametrize("grouped", [True, False])
 def test_alexnet_parameters_by_hand(grouped):
-    assert torch_params(meta(lambda: inc.AlexNet(grouped=grouped))) == alexnet_by_hand(grouped)
+    assert torch_params(meta(lambda: models.AlexNet(grouped=grouped))) == alexnet_by_hand(grouped)
 
 
 def test_alexnet_is_the_papers_sixty_million():
@@ -164,9 +164,9 @@ def test_alexnet_is_the_papers_sixty_million():
 
 
 def test_googlenet_shapes_follow_table_1():
-    model = meta(inc.GoogLeNet)
-    shapes = inc.layer_output_shapes(model, torch.zeros(1, 3, 224, 224, device="meta"))
-    for row in inc.GOOGLENET_TABLE:
+    model = meta(models.GoogLeNet)
+    shapes = models.layer_output_shapes(model, torch.zeros(1, 3, 224, 224, device="meta"))
+    for row in models.GOOGLENET_TABLE:
         if row.name in ("softmax",):
             continue
         h, w, c = row.out_size
@@ -175,14 +175,14 @@ def test_googlenet_shapes_follow_table_1():
 
 
 def test_alexnet_shapes_follow_the_paper():
-    shapes = inc.layer_output_shapes(meta(inc.AlexNet), (1, 3, 224, 224))
+    shapes = models.layer_output_shapes(meta(models.AlexNet), (1, 3, 224, 224))
     assert shapes["conv1"] == (96, 55, 55) and shapes["pool1"] == (96, 27, 27)
     assert shapes["pool2"] == (256, 13, 13) and shapes["pool5"] == (256, 6, 6)
     assert shapes["fc8"] == (1000,)
 
 
 def test_googlenet_aux_classifiers_only_in_training():
-    model = meta(lambda: inc.GoogLeNet(aux_classifiers=True))
+    model = meta(lambda: models.GoogLeNet(aux_classifiers=True))
     x = torch.zeros(2, 3, 224, 224, device="meta")
     logits, aux1, aux2 = model.train()(x)
     assert logits.shape == aux1.shape == aux2.shape == (2, 1000)
@@ -190,13 +190,13 @@ def test_googlenet_aux_classifiers_only_in_training():
 
 
 def test_depth_counts_layers_with_parameters_on_the_deepest_path():
-    assert inc.parameter_depth(meta(inc.GoogLeNet)) == 22  # "22 layers deep ... with parameters"
-    assert inc.parameter_depth(meta(inc.GoogLeNet), count_pooling=True) == 27  # "or 27 ... pooling"
-    assert inc.parameter_depth(meta(inc.AlexNet)) == 8  # "eight layers with weights"
-    assert inc.parameter_depth(inc.Inception(4, 1, 1, 1, 1, 1, 1)) == 2
-    assert inc.parameter_depth(inc.Inception(4, 1, 1, 1), count_pooling=True) == 1
+    assert models.parameter_depth(meta(models.GoogLeNet)) == 22  # "22 layers deep ... with parameters"
+    assert models.parameter_depth(meta(models.GoogLeNet), count_pooling=True) == 27  # "or 27 ... pooling"
+    assert models.parameter_depth(meta(models.AlexNet)) == 8  # "eight layers with weights"
+    assert models.parameter_depth(models.Inception(4, 1, 1, 1, 1, 1, 1)) == 2
+    assert models.parameter_depth(models.Inception(4, 1, 1, 1), count_pooling=True) == 1
     with pytest.raises(TypeError, match="GRU"):
-        inc.parameter_depth(nn.GRU(2, 2))
+        models.parameter_depth(nn.GRU(2, 2))
 
 
 def test_published_googlenet_table_where_derivable():

@@ -1,4 +1,7 @@
-"""Three small image classifiers that differ only in the constraint on their layers.
+"""The small digit classifiers of chapters 3 and 6, built by name (:func:`build`).
+
+Chapter 6 compares three networks that differ only in the constraint on their
+layers (:data:`KINDS`):
 
 * ``convolutional``: local windows, one kernel shared by every position
   (``nn.Conv2d``), then global average pooling and a linear classifier;
@@ -18,6 +21,12 @@ with no padding and stride 1, so that a shift of the input by a multiple of
 computes a network's parameter count from the formulas of
 :mod:`cnnlib.counting` (``counting.module_params`` counts the built module).
 
+Chapter 3 compares three convolutional networks that differ in how they
+downsample and read out (:data:`POOLING_KINDS`, all :func:`small_cnn` with
+batch normalisation): ``"max pool"`` (max pooling, global average pooling),
+``"blur pool"`` (anti-aliased max pooling, :class:`~cnnlib.models.MaxBlurPool2d`)
+and ``"flatten"`` (max pooling, the final maps flattened into the linear layer).
+
 Every builder takes ``seed``: the same seed gives the same initial weights,
 whatever the global random state (the global generator is left untouched).
 """
@@ -27,9 +36,11 @@ from torch import nn
 
 from cnnlib import counting
 from cnnlib.layers import LocallyConnected2d
+from cnnlib.models.blur import MaxBlurPool2d
 from cnnlib.shapes import check_int, conv_output_size
 
 KINDS = ("fully connected", "locally connected", "convolutional")
+POOLING_KINDS = ("max pool", "blur pool", "flatten")
 
 
 def _check_channels(channels):
@@ -114,13 +125,76 @@ def fully_connected(canvas_size=16, hidden=(256, 256), classes=10, seed=0):
     return _seeded(build, seed)
 
 
-BUILDERS = {"fully connected": fully_connected, "locally connected": locally_connected, "convolutional": convolutional}
+def small_cnn(antialias=False, width=8, classes=10, padding_mode="circular", batch_norm=False, head="average",
+              input_size=16):
+    """A three-layer digit classifier for ``(N, 1, H, W)`` images, ``H`` and ``W`` divisible by 4.
+
+    conv 5×5 (1 → width) → ReLU → downsample → conv 5×5 (width → 2·width)
+    → ReLU → downsample → conv 3×3 (2·width → 2·width) → ReLU → head.
+    "downsample" is ``nn.MaxPool2d(2)``, or with ``antialias``
+    :class:`MaxBlurPool2d`: the same max, blurred before it is subsampled.
+    Every convolution pads with ``padding_mode``; with ``batch_norm`` a
+    ``BatchNorm2d`` follows each convolution. ``head="average"``: global
+    average pooling, then linear (2·width → classes); ``head="flatten"``: the
+    final maps flattened into one vector, then linear (the layout of LeNet;
+    needs ``input_size``, the side of the square input).
+    """
+    width = check_int("width", width, 1)
+    classes = check_int("classes", classes, 1)
+    if head not in ("average", "flatten"):
+        raise ValueError(f"head must be 'average' or 'flatten', got {head!r}")
+    side = check_int("input_size", input_size, 4)
+    if side % 4:
+        raise ValueError(f"input_size must be divisible by 4 (two downsamplings by 2), got {side}")
+
+    def down():
+        return MaxBlurPool2d(2, 2) if antialias else nn.MaxPool2d(2)
+
+    def norm(channels):
+        return nn.BatchNorm2d(channels) if batch_norm else nn.Identity()
+
+    w2 = 2 * width
+    return nn.Sequential(
+        nn.Conv2d(1, width, 5, padding=2, padding_mode=padding_mode),
+        norm(width),
+        nn.ReLU(),
+        down(),
+        nn.Conv2d(width, w2, 5, padding=2, padding_mode=padding_mode),
+        norm(w2),
+        nn.ReLU(),
+        down(),
+        nn.Conv2d(w2, w2, 3, padding=1, padding_mode=padding_mode),
+        norm(w2),
+        nn.ReLU(),
+        *([nn.AdaptiveAvgPool2d(1)] if head == "average" else []),
+        nn.Flatten(),
+        nn.Linear(w2 if head == "average" else w2 * (side // 4) ** 2, classes),
+    )
+
+
+def _pooling_builder(antialias, head):
+    def build(canvas_size=16, width=8, classes=10, seed=0):
+        return _seeded(lambda: small_cnn(antialias=antialias, width=width, classes=classes, batch_norm=True,
+                                         head=head, input_size=canvas_size), seed)
+
+    return build
+
+
+BUILDERS = {
+    "fully connected": fully_connected,
+    "locally connected": locally_connected,
+    "convolutional": convolutional,
+    "max pool": _pooling_builder(False, "average"),
+    "blur pool": _pooling_builder(True, "average"),
+    "flatten": _pooling_builder(False, "flatten"),
+}
 
 
 def build(kind, seed=0, **options):
-    """``build("convolutional", seed=1, channels=(8, 16))``: one of :data:`KINDS` with its options."""
+    """``build("convolutional", seed=1, channels=(8, 16))``: a network of :data:`KINDS` or
+    :data:`POOLING_KINDS` with its options (``canvas_size`` for all of them)."""
     if kind not in BUILDERS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise ValueError(f"kind must be one of {tuple(BUILDERS)}, got {kind!r}")
     return BUILDERS[kind](seed=seed, **options)
 
 
