@@ -161,10 +161,11 @@ def _cells(chapter, repository, converter=None):
     import nbformat
 
     colab = converter is not None
-    markdown = converter.convert if colab else (lambda text: text)
     source = jupytext.read(chapter)
+    figures = _figure_numbers(source.cells)
+    markdown = converter.convert if colab else (lambda text: _lab_figure_references(text, figures))
     cells = list(setup_cells(repository, COLAB if colab else "lab"))
-    exercise, in_solution = 0, False
+    exercise, in_solution, shown = 0, False, 0
     for cell in source.cells:
         if cell.cell_type == "code":
             new = nbformat.v4.new_code_cell(cell.source)
@@ -177,9 +178,12 @@ def _cells(chapter, repository, converter=None):
                 new.metadata["mystnb"] = cell.metadata["mystnb"]
             cells.append(new)
             figure = _figure(cell)
-            if colab and figure and "remove-output" not in tags:  # the caption the book shows under it
+            if figure and "remove-output" not in tags:  # the caption the book shows under it
+                shown += 1
                 cells.append(nbformat.v4.new_markdown_cell(
-                    converter.figure_caption(figure.get("name"), figure.get("caption", ""))))
+                    converter.figure_caption(figure.get("name"), figure.get("caption", "")) if colab else
+                    f"**Figure {shown}.** "
+                    + " ".join(_lab_figure_references(figure.get("caption", ""), figures).split())))
             continue
         if cell.cell_type != "markdown":
             continue
@@ -207,7 +211,30 @@ def _cells(chapter, repository, converter=None):
                 text = markdown(text)
                 if text.strip():
                     cells.append(nbformat.v4.new_markdown_cell(text))
+    # A last heading ends the last folded solution: JupyterLab activates the last cell after
+    # Run All and unfolds the section that holds it.
+    cells.append(_heading("### End of the chapter"))
     return cells
+
+
+def _figure_numbers(cells):
+    """Figure name -> its number in the notebook (1, 2, … in the order of the cells that draw them)."""
+    shown = [c for c in cells
+             if c.cell_type == "code" and _figure(c) and "remove-output" not in c.metadata.get("tags", [])]
+    return {_figure(c)["name"]: k for k, c in enumerate(shown, 1) if _figure(c).get("name")}
+
+
+def _lab_figure_references(markdown, figures):
+    """``{numref}`` of a figure drawn by a code cell as "Figure k": jupyterlab-myst knows only
+    labels written in Markdown, not the figure names that MyST-NB reads from a cell's metadata."""
+    def replace(match):
+        text, label = match.group("text"), match.group("label")
+        if label not in figures:
+            return match.group(0)
+        number = str(figures[label])
+        return text.replace("%s", number).replace("{number}", number) if text else f"Figure {number}"
+
+    return re.sub(r"\{numref\}`(?:(?P<text>[^`<]*?)\s*<)?(?P<label>[^`<>]+?)>?`", replace, markdown)
 
 
 def _notebook(chapter, cells, colab=False):

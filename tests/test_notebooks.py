@@ -109,6 +109,42 @@ def test_bookkeeping_cells_are_folded_and_figures_keep_their_captions(chapter):
         assert new.metadata.get("mystnb") == old.metadata.get("mystnb")
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_last_solution_is_folded_up_to_a_heading_not_to_the_end(chapter):
+    """JupyterLab unfolds the section of the cell it activates after Run All, the last one."""
+    notebook = course_notebooks.student_notebook(chapter)
+    last = notebook.cells[-1]
+    assert heading_level(last) == 3 and not last.metadata.get("jp-MarkdownHeadingCollapsed")
+    assert all(last is not c for cells in folded_ranges(notebook) for c in cells)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_lab_edition_numbers_its_figures_and_resolves_their_references(chapter):
+    """jupyterlab-myst cannot see a figure name kept in a code cell's metadata: the notebook
+    says "Figure k" itself, and a caption cell under the figure says which one is k."""
+    import jupytext
+
+    shown = [c.metadata["mystnb"]["figure"] for c in jupytext.read(chapter).cells
+             if c.cell_type == "code" and "figure" in c.metadata.get("mystnb", {})
+             and "remove-output" not in c.metadata.get("tags", [])]
+    notebook = course_notebooks.student_notebook(chapter)
+    captions = [c.source for c in notebook.cells
+                if c.cell_type == "markdown" and re.match(r"\*\*Figure \d+\.\*\*", c.source)]
+    assert len(captions) == len(shown)
+    for k, (figure, caption) in enumerate(zip(shown, captions), 1):
+        assert caption.startswith(f"**Figure {k}.** ")
+        first_words = " ".join(figure.get("caption", "").split()[:3])
+        assert first_words in " ".join(caption.split())
+    text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    names = {f.get("name") for f in shown} - {None}
+    left = [m for m in re.findall(r"\{numref\}`[^`]*`", text) if any(n in m for n in names)]
+    assert not left, f"references to code-cell figures left for jupyterlab-myst: {left}"
+    for name in names:   # each reference reads "Figure k" with k the figure's place
+        k = [f.get("name") for f in shown].index(name) + 1
+        refs = re.findall(r"\{numref\}`(?:[^`<]*<)?%s>?`" % re.escape(name), chapter.read_text())
+        assert not refs or f"Figure {k}" in text
+
+
 # ------------------------------------------------- the Colab edition
 
 def colab_path(chapter):
