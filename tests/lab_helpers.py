@@ -86,14 +86,18 @@ class Lab:
         raise RuntimeError("JupyterLab did not start: " + (self.settings / "lab.log").read_text()[-3000:])
 
     def __exit__(self, *exc):
-        for session in self.api("sessions"):
-            self._request(f"api/sessions/{session['id']}", method="DELETE")
+        self.shut_down_kernels()
         self.process.terminate()
         try:
             self.process.wait(20)
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+
+    def shut_down_kernels(self):
+        """End every notebook session and its kernel."""
+        for session in self.api("sessions"):
+            self._request(f"api/sessions/{session['id']}", method="DELETE")
 
     def _request(self, path, method="GET"):
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}/{path}", method=method,
@@ -119,8 +123,9 @@ class Lab:
         client.wait_for_ready(timeout=30)
         return client
 
-    def busy(self):
-        return any(s["kernel"]["execution_state"] != "idle" for s in self.api("sessions"))
+    def kernel_states(self):
+        """The execution state (``idle``, ``busy``, ``dead`` …) of every running notebook's kernel."""
+        return [s["kernel"]["execution_state"] for s in self.api("sessions")]
 
 
 def kernel_values(client, names):
@@ -150,7 +155,9 @@ CODE_CELLS_JS = """() => {
   const out = [];
   for (let i = 0; i < cells.length; i++) {
     const c = cells.get(i);
-    if (c.type === 'code') out.push({index: i, count: c.executionCount, outputs: c.outputs.length});
+    if (c.type !== 'code') continue;
+    const error = c.outputs.toJSON().find(o => o.output_type === 'error');
+    out.push({index: i, count: c.executionCount, error: error ? error.ename + ': ' + error.evalue : null});
   }
   return out;
 }"""
@@ -178,9 +185,16 @@ def run_all(page, lab, timeout=int(os.environ.get("CNNLIB_RUN_ALL_TIMEOUT", 600)
     start, idle, waiting = time.time(), 0, []
     while time.time() - start < timeout:
         time.sleep(1)
-        waiting = [c["index"] for c in page.evaluate(CODE_CELLS_JS) if c["count"] is None]
-        idle = idle + 1 if not waiting and not lab.busy() else 0
+        cells = page.evaluate(CODE_CELLS_JS)
+        errors = [(c["index"], c["error"]) for c in cells if c["error"]]
+        if errors:
+            raise RuntimeError(f"Run All stopped at an error (cell, error): {errors[:3]}")
+        states = lab.kernel_states()
+        if not states or "dead" in states:
+            raise RuntimeError(f"the notebook's kernel is gone (states: {states})")
+        waiting = [c["index"] for c in cells if c["count"] is None]
+        idle = idle + 1 if not waiting and set(states) == {"idle"} else 0
         if idle >= 2:
             return time.time() - start
     raise TimeoutError(f"Run All did not finish in {timeout} s; cells not run: {waiting[:10]}, "
-                       f"kernel busy: {lab.busy()}")
+                       f"kernel states: {lab.kernel_states()}")
