@@ -17,15 +17,13 @@ either, for the shifts of :func:`cnnlib.shift`:
 * :func:`strided_equivariance_error`: the best any integer shift of the
   output can do after a strided layer.
 * :func:`padding_errors`, :func:`stride_errors`, :func:`pooling_errors`,
-  :func:`unshared_errors`, :func:`shift_experiment`: the measurements of the
-  equivariance chapter, as functions the claims audit calls again (on
-  :func:`chapter_image`, the camera man averaged down to 64×64).
+  :func:`unshared_errors`: the measurements of the equivariance chapter, as
+  functions the claims audit calls again (on :func:`chapter_image`, the
+  camera man averaged down to 64×64). The chapter's trained networks are
+  measured by :func:`cnnlib.experiments.translation`.
 * :func:`impulse_response`, :func:`circular_convolve`: a linear map that
   commutes with every cyclic shift is the circular convolution with its
   response to a single lit pixel.
-* :func:`train_small_cnn`, :func:`shift_report`, :func:`consistency`: a
-  small digit classifier (:func:`cnnlib.models.small_cnn`) with or without
-  anti-aliasing, and how often its prediction changes when the input moves.
 
 Arrays are NumPy ``(..., H, W)`` unless a function says torch.
 """
@@ -56,13 +54,8 @@ __all__ = [
     "stride_errors",
     "pooling_errors",
     "unshared_errors",
-    "shift_experiment",
     "impulse_response",
     "circular_convolve",
-    "recalibrate_batch_norm",
-    "train_small_cnn",
-    "shift_report",
-    "consistency",
 ]
 
 
@@ -453,140 +446,3 @@ def circular_convolve(x, kernel):
     for a, b in zip(*np.nonzero(kernel)):
         y += kernel[a, b] * np.roll(x, (a, b), axis=(0, 1))
     return y
-
-
-# --------------------------------------------------------------------------
-# A small CNN and how its prediction moves
-# --------------------------------------------------------------------------
-
-
-def recalibrate_batch_norm(model, images):
-    """Set every ``BatchNorm2d``'s running statistics to the exact statistics of ``images`` (one pass).
-
-    During training the running mean and variance trail the changing weights
-    (an exponential average over past batches); after training they can be
-    far from the statistics of the final network, and evaluation suffers.
-    One forward pass over ``images`` ``(N, 1, H, W)`` in training mode with a
-    cumulative average (``momentum=None``) replaces them. Returns ``model``, in
-    evaluation mode.
-    """
-    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    model.train()
-    with torch.no_grad():
-        model(_as_tensor(images))
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-    return model.eval()
-
-
-def train_small_cnn(images, labels, antialias=False, head="average", width=8, epochs=8, batch_size=64, lr=0.01, seed=0):
-    """A :func:`cnnlib.models.small_cnn` with batch normalisation, trained with :func:`cnnlib.train.fit` (Adam).
-
-    Seeds torch with ``seed`` before building it, trains it on ``images``
-    ``(N, 1, H, W)`` and ``labels`` ``(N,)``, then :func:`recalibrate_batch_norm`.
-    Returns ``(model, losses)``, the model in evaluation mode.
-    """
-    from cnnlib.models import small_cnn
-    from cnnlib.train import fit
-
-    torch.manual_seed(check_int("seed", seed, 0))
-    side = images.shape[-1]
-    model = small_cnn(antialias=antialias, width=width, batch_norm=True, head=head, input_size=side)
-    losses = fit(model, images, labels, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False)
-    return recalibrate_batch_norm(model, images), losses
-
-
-def _predict(model, images):
-    with torch.no_grad():
-        was_training = model.training
-        model.eval()
-        try:
-            return model(images).argmax(dim=1).numpy()
-        finally:
-            model.train(was_training)
-
-
-def _as_tensor(images):
-    if isinstance(images, torch.Tensor):
-        return images.to(torch.float32)
-    return torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-
-
-def shift_report(model, images, labels, shifts, mode="circular"):
-    """Accuracy and prediction changes of ``model`` when every image is shifted.
-
-    ``images`` ``(N, 1, H, W)``, ``labels`` ``(N,)``, ``shifts`` a list of
-    shifts (ints: to the right; or ``(dy, dx)``). Returns a dict of arrays,
-    one entry per shift: ``"accuracy"`` on the shifted images and
-    ``"changed"``, the fraction of images whose predicted class differs from
-    the prediction for the unshifted image.
-    """
-    x = _as_tensor(images)
-    labels = np.asarray(labels)
-    if labels.shape != (len(x),):
-        raise ValueError(f"labels must be ({len(x)},) for {len(x)} images, got shape {labels.shape}")
-    base = _predict(model, x)
-    accuracy, changed = [], []
-    for s in shifts:
-        dy, dx = as_shift(s)
-        pred = _predict(model, _shift(x, dy, dx, mode))
-        accuracy.append(float(np.mean(pred == labels)))
-        changed.append(float(np.mean(pred != base)))
-    return {"accuracy": np.array(accuracy), "changed": np.array(changed)}
-
-
-def consistency(model, images, max_shift, seed=0, mode="circular"):
-    """Zhang's (2019) classification consistency: how often two random shifts of an image get the same class.
-
-    For every image two shifts ``(dy, dx)`` are drawn uniformly from
-    ``[-max_shift, max_shift]²`` (``np.random.default_rng(seed)``); the result
-    is the fraction of images whose two shifted copies are predicted the same
-    class, a float in [0, 1] (1: perfectly consistent).
-    """
-    max_shift = check_int("max_shift", max_shift, 0)
-    x = _as_tensor(images)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(-max_shift, max_shift + 1, size=(2, len(x), 2))
-    preds = []
-    for k in range(2):
-        shifted = torch.stack([_shift(img, int(dy), int(dx), mode) for img, (dy, dx) in zip(x, draws[k])])
-        preds.append(_predict(model, shifted))
-    return float(np.mean(preds[0] == preds[1]))
-
-
-def shift_experiment(canvas_size=16, max_shift=4, epochs=6, seed=0):
-    """Train the chapter's three digit classifiers at one position and shift their test digits.
-
-    Digits of 8×8 at the centre of a ``canvas_size`` square (:func:`cnnlib.data.digits_on_canvas`),
-    a stratified 70/30 split; three :func:`train_small_cnn` models: ``"max pool"``
-    (average head), ``"blur pool"`` (anti-aliased, average head) and
-    ``"flatten"`` (max pool, flattened head). Each test digit is shifted
-    ``0..max_shift`` pixels to the right (it stays on the canvas while
-    ``max_shift <= (canvas_size - 8) // 2``, so the cyclic shift moves it like a real translation).
-    Returns a dict: ``"shifts"``, ``"reports"`` (name -> :func:`shift_report`),
-    ``"consistency"`` (name -> :func:`consistency` with ``max_shift``),
-    ``"models"``, ``"losses"``, ``"n_train"``, ``"n_test"``.
-    """
-    from cnnlib.data import digits_on_canvas, train_test_split
-
-    canvas_size = check_int("canvas_size", canvas_size, 8)
-    max_shift = check_int("max_shift", max_shift, 0)
-    if max_shift > (canvas_size - 8) // 2:
-        raise ValueError(f"max_shift {max_shift} would push a centred 8×8 digit off a canvas of {canvas_size}")
-    images, labels = digits_on_canvas(canvas_size=canvas_size, scale=1, placement="center")
-    x_train, x_test, y_train, y_test = train_test_split(images, labels, test_fraction=0.3, seed=seed)
-    shifts = list(range(0, max_shift + 1))
-    variants = {"max pool": (False, "average"), "blur pool": (True, "average"), "flatten": (False, "flatten")}
-    out = {"shifts": shifts, "reports": {}, "consistency": {}, "models": {}, "losses": {},
-           "n_train": len(x_train), "n_test": len(x_test)}
-    for name, (antialias, head) in variants.items():
-        model, losses = train_small_cnn(x_train, y_train, antialias, head, epochs=epochs, seed=seed)
-        out["models"][name] = model
-        out["losses"][name] = losses
-        out["reports"][name] = shift_report(model, x_test, y_test, shifts)
-        out["consistency"][name] = consistency(model, x_test, max_shift, seed=seed)
-    return out

@@ -1,41 +1,40 @@
-"""The experiments of the chapter "Does sharing help learning?", as functions.
+"""The experiments on real digits (chapters 3 and 6, and the claims audit), as functions.
 
 * :func:`sample_efficiency`: test accuracy of each network against the size of
   the training set (digits at random positions), several seeds per size;
-* :func:`translation`: train every network with all digits at one position
-  (or at random positions), then measure test accuracy with the test digits
-  placed at every position of the canvas.
+* :func:`translation`: the one translation experiment: train networks with all
+  digits at one position (or at random positions), then place the test digits
+  at every position of the canvas and measure the accuracy, how many
+  predictions change, and Zhang's consistency. Chapter 6 runs it on the fully
+  connected, locally connected and convolutional networks, chapter 3 on its
+  three pooling networks, with the same settings.
 
-Both return plain dictionaries of lists and numbers (JSON-ready), so that the
-claims audit can reuse them. They are deterministic: the same arguments give
-the same numbers (:func:`cnnlib.train.set_determinism` is called before each
-network is built).
+Both return plain dictionaries of lists and numbers (JSON-ready). They are
+deterministic: the same arguments give the same numbers. Every network is
+trained by :func:`cnnlib.train.train_network` with the settings of
+:data:`cnnlib.train.TRAINING` (``training`` overrides them), on images
+standardised with the mean and standard deviation of the training pixels.
 
 Caching: with ``cache="some/folder"`` a result is stored as JSON and reused
 by a later call with the same arguments, the same library source and the
 same torch and NumPy versions; ``refresh=True`` recomputes and overwrites.
-The book's chapter calls both experiments with ``cache=BOOK_CACHE,
-refresh=True`` (it always recomputes, and leaves its results there); a later
-call with ``cache=BOOK_CACHE`` and the default arguments gets the chapter's
-numbers back without training. ``BOOK_CACHE`` is ``_build/cache/experiments``
-in a checkout of the course, and a per-user cache folder when ``cnnlib`` is
-installed elsewhere; a cache that cannot be written is skipped. For a quick
-check pass smaller arguments, e.g.
-``sample_efficiency(sizes=(50, 200), seeds=(0,), steps=30)`` (seconds).
+Chapter 6 calls its experiments with ``cache=BOOK_CACHE, refresh=True`` (it
+always recomputes, and leaves its results there); the claims audit calls them
+with the same arguments and ``cache=BOOK_CACHE``, and so gets the chapter's
+numbers back without training (or computes the same numbers where the cache
+is missing). ``BOOK_CACHE`` is ``_build/cache/experiments`` in a checkout of
+the course, and a per-user cache folder when ``cnnlib`` is installed
+elsewhere; a cache that cannot be written is skipped. For a quick check pass
+smaller arguments, e.g. ``sample_efficiency(sizes=(50, 200), seeds=(0,),
+steps=30)`` (seconds).
 
-Every network is trained the same way (:data:`TRAINING`): Adam with a
-one-cycle learning-rate schedule, for at least ``steps`` gradient steps and
-at least ``min_epochs`` passes over the training set (so a small training set
-is seen for more epochs than a large one), on images standardised with the
-mean and standard deviation of the training pixels.
-Within one process, a training run with exactly the same data, network and
-settings as an earlier one is not repeated: its weights are reused.
+:func:`efficiency_summary` and :func:`one_position_summary` read off the
+figures that chapter 6 states and the claims audit judges.
 """
 
 import copy
 import hashlib
 import json
-import math
 import os
 from pathlib import Path
 
@@ -43,7 +42,6 @@ import numpy as np
 
 from cnnlib import counting, data, models, train
 
-TRAINING = {"steps": 100, "min_epochs": 10, "batch_size": 64, "lr": 2e-2, "schedule": "onecycle"}
 SIZES = tuple(int(n) for n in np.geomspace(50, 1257, 5).round())  # 50 ... the whole training split
 CHANCE = 0.1  # ten balanced classes
 
@@ -59,8 +57,6 @@ def _book_cache():
 
 BOOK_CACHE = _book_cache()
 
-_TRAINED = {}  # (kind, seed, settings, data digest) -> state_dict
-
 
 def pixel_stats(images):
     """Mean and standard deviation of all pixels of ``images`` (two floats)."""
@@ -72,48 +68,6 @@ def standardize(images, stats):
     """``(images - mean) / std`` as float32, with ``stats = (mean, std)`` from the training set."""
     mean, std = stats
     return ((np.asarray(images, dtype=np.float32) - mean) / std).astype(np.float32)
-
-
-def epochs_for(n, steps, batch_size, min_epochs=1):
-    """Epochs for at least about ``steps`` gradient steps and at least ``min_epochs`` passes over ``n`` examples.
-
-    An epoch is ``ceil(n / batch_size)`` steps. Small sets are seen many times
-    (``steps`` decides), large sets ``min_epochs`` times.
-    """
-    per_epoch = math.ceil(n / batch_size)
-    return max(1, min_epochs, round(steps / per_epoch))
-
-
-def _digest(*arrays):
-    digest = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        digest.update(str((a.dtype, a.shape)).encode())
-        digest.update(a.tobytes())
-    return digest.hexdigest()
-
-
-def train_network(
-    kind, images, labels, seed=0, steps=100, min_epochs=10, batch_size=64, lr=2e-2, schedule="onecycle", **options
-):
-    """Build ``kind`` (one of ``cnnlib.models.KINDS``) with ``seed`` and train it on ``images`` ``(N, 1, S, S)``.
-
-    ``images`` should already be standardised. ``options`` go to the model
-    builder (``canvas_size``, ``channels``, ``hidden``...). Returns the trained
-    module. A call identical to an earlier one in this process returns a copy
-    of the earlier result without training again.
-    """
-    settings = [steps, min_epochs, batch_size, lr, schedule, options]
-    key = (kind, seed, json.dumps(settings, sort_keys=True), _digest(images, labels))
-    model = models.build(kind, seed=seed, **options)
-    if key in _TRAINED:
-        model.load_state_dict(_TRAINED[key])
-        return model
-    train.set_determinism(seed)
-    epochs = epochs_for(len(images), steps, batch_size, min_epochs)
-    train.fit(model, images, labels, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False, schedule=schedule)
-    _TRAINED[key] = copy.deepcopy(model.state_dict())
-    return model
 
 
 def _source_hash():
@@ -179,13 +133,13 @@ def sample_efficiency(
     subset of ``n`` images of the fixed training split (``stratified_subset``
     with seed ``s``), the networks are initialised and shuffled with ``s``, and
     evaluated on the whole test split (digits at their own random positions).
-    ``training`` overrides entries of :data:`TRAINING`.
+    ``training`` overrides entries of :data:`cnnlib.train.TRAINING`.
 
     Returns ``{"sizes", "seeds", "kinds", "accuracy": {kind: [[acc per seed] per size]},
     "train_accuracy": (the same on the training subsets), "parameters": {kind: int}, "train_size": int, "test_size": int, "training": {...}}``.
     """
     sizes, seeds, kinds = [int(n) for n in sizes], [int(s) for s in seeds], list(kinds)
-    settings = {**TRAINING, **training}
+    settings = {**train.TRAINING, **training}
     arguments = {"sizes": sizes, "seeds": seeds, "kinds": kinds, "canvas_size": canvas_size,
                  "test_fraction": test_fraction, "placement_seed": placement_seed, "training": settings}
 
@@ -205,8 +159,8 @@ def sample_efficiency(
                 for j, seed in enumerate(seeds):
                     subset = data.stratified_subset(y_train, n, seed=seed)
                     for kind in kinds:
-                        model = train_network(kind, x_train[subset], y_train[subset], seed=seed,
-                                              canvas_size=canvas_size, **settings)
+                        model = train.train_network(kind, x_train[subset], y_train[subset], seed=seed,
+                                                    canvas_size=canvas_size, **settings)
                         accuracy[kind][i][j] = train.accuracy(model, x_test, y_test)
                         train_accuracy[kind][i][j] = train.accuracy(model, x_train[subset], y_train[subset])
                         bar.update(1)
@@ -231,23 +185,31 @@ def translation(
     refresh=False,
     **training,
 ):
-    """Accuracy of networks trained at ``train_placement`` on test digits placed at every position.
+    """Networks trained at ``train_placement``, tested with the test digits placed at every position.
 
     ``train_placement``: ``"center"``, ``"random"`` or ``(row, col)``, the
-    top-left corner of every training digit. The networks train on the whole
-    training split (with ``"random"``, the same images as the largest size of
+    top-left corner of every training digit. The networks (names of
+    :func:`cnnlib.models.build`) train on the whole training split (with
+    ``"random"``, the same images as the largest size of
     :func:`sample_efficiency`). Then a class-balanced set of ``test_size``
     test digits (``None``: the whole test split) is pasted at every top-left
-    corner ``(r, c)``, ``0 <= r, c <= canvas_size - 8``. With ``transpose=True``
-    every 8×8 digit is transposed (rows become columns) before anything else.
+    corner ``(r, c)``, ``0 <= r, c <= canvas_size - 8``, and every network
+    classifies every digit at every position. With ``transpose=True`` every
+    8×8 digit is transposed (rows become columns) before anything else.
 
     Returns ``{"kinds", "positions": [0 .. room], "center": int,
-    "accuracy": {kind: [[acc at (r, c) for c] for r]}, "train_accuracy": {kind: float},
-    "parameters": {kind: int}, "test_size": int, "training": {...}}``. The shift
-    of position ``p`` from the training position is ``p - center``.
+    "accuracy": {kind: [[acc at (r, c) for c] for r]},
+    "changed": {kind: [[fraction of digits whose predicted class at (r, c)
+    differs from the one at the centre]]}, "consistency": {kind: float},
+    "train_accuracy": {kind: float}, "parameters": {kind: int},
+    "train_size": int, "test_size": int, "training": {...}}``. The shift of
+    position ``p`` from the centre is ``p - center``. ``consistency`` is
+    Zhang's (2019): the fraction of test digits that get the same class at two
+    positions drawn uniformly at random (``np.random.default_rng(seed)``), 1
+    for a network that ignores where the digit is.
     """
     kinds = list(kinds)
-    settings = {**TRAINING, **training}
+    settings = {**train.TRAINING, **training}
     placement = list(train_placement) if isinstance(train_placement, tuple) else train_placement
     arguments = {"placement": placement, "kinds": kinds, "canvas_size": canvas_size, "test_size": test_size,
                  "test_fraction": test_fraction, "seed": seed, "placement_seed": placement_seed,
@@ -273,24 +235,31 @@ def translation(
             test_idx = test_idx[data.stratified_subset(labels[test_idx], test_size, seed=0)]
         y_test = labels[test_idx]
         positions = list(range(room + 1))
-        accuracy = {kind: [[0.0] * len(positions) for _ in positions] for kind in kinds}
-        train_accuracy = {}
+        n = len(test_idx)
+        pairs = np.random.default_rng(seed).integers(0, room + 1, size=(2, n, 2))  # two (row, col) per digit
+        out = {key: {} for key in ("accuracy", "changed", "consistency", "train_accuracy")}
         with train.progress_bar(len(kinds) * (1 + len(positions)), "translation", progress) as bar:
             for kind in kinds:
-                model = train_network(kind, x_train, y_train, seed=seed, canvas_size=canvas_size, **settings)
-                train_accuracy[kind] = train.accuracy(model, x_train, y_train)
+                model = train.train_network(kind, x_train, y_train, seed=seed, canvas_size=canvas_size, **settings)
+                out["train_accuracy"][kind] = train.accuracy(model, x_train, y_train)
                 bar.update(1)
+                predicted = np.empty((len(positions), len(positions), n), dtype=np.int64)  # (row, col, digit)
                 for r in positions:
                     # one batch: the test digits pasted at every column of row r
                     pasted = np.concatenate(
                         [data.place_on_canvas(small[test_idx], canvas_size, r, c) for c in positions]
                     )
-                    predicted = train.predict(model, standardize(pasted, stats)).reshape(len(positions), -1)
-                    accuracy[kind][r] = [float(np.mean(p == y_test)) for p in predicted]
+                    predicted[r] = train.predict(model, standardize(pasted, stats)).reshape(len(positions), n)
                     bar.update(1)
-        return {"kinds": kinds, "positions": positions, "center": center, "accuracy": accuracy,
-                "train_accuracy": train_accuracy, "parameters": _parameters(kinds, canvas_size),
-                "test_size": int(len(test_idx)), "training": settings}
+                out["accuracy"][kind] = (predicted == y_test).mean(axis=2).tolist()
+                out["changed"][kind] = (predicted != predicted[center, center]).mean(axis=2).tolist()
+                digits = np.arange(n)
+                first = predicted[pairs[0, :, 0], pairs[0, :, 1], digits]
+                second = predicted[pairs[1, :, 0], pairs[1, :, 1], digits]
+                out["consistency"][kind] = float(np.mean(first == second))
+        return {"kinds": kinds, "positions": positions, "center": center, **out,
+                "parameters": _parameters(kinds, canvas_size), "train_size": int(len(train_idx)),
+                "test_size": int(n), "training": settings}
 
     return _cached("translation", arguments, compute, cache, refresh)
 
@@ -345,14 +314,55 @@ def mean_and_spread(result):
     return out
 
 
-def shift_curve(result, kind, axis="horizontal"):
-    """``(shifts, accuracy)`` along one line through the training position of :func:`translation`.
+def efficiency_summary(result, best="convolutional"):
+    """What :func:`sample_efficiency` says, as chapter 6 states it and the claims audit judges it.
+
+    Returns a dict of arrays with one value per training-set size, means over
+    the seeds: ``"test"`` and ``"train"`` (``{kind: accuracy}``) and ``"gap"``
+    (training minus test accuracy); and two booleans: ``"best_wins"``, the
+    worst seed of ``best`` beats the best seed of every other network at
+    every size, and ``"best_smallest_gap"``, ``best`` has the smallest gap at
+    every size.
+    """
+    test = {kind: np.asarray(result["accuracy"][kind]) for kind in result["kinds"]}
+    train_acc = {kind: np.asarray(result["train_accuracy"][kind]) for kind in result["kinds"]}
+    others = [kind for kind in result["kinds"] if kind != best]
+    gap = {kind: train_acc[kind].mean(axis=1) - test[kind].mean(axis=1) for kind in result["kinds"]}
+    best_of_others = np.max([test[kind].max(axis=1) for kind in others], axis=0)
+    return {
+        "test": {kind: acc.mean(axis=1) for kind, acc in test.items()},
+        "train": {kind: acc.mean(axis=1) for kind, acc in train_acc.items()},
+        "gap": gap,
+        "best_wins": bool(np.all(test[best].min(axis=1) > best_of_others)),
+        "best_smallest_gap": bool(np.all(gap[best] < np.min([gap[kind] for kind in others], axis=0))),
+    }
+
+
+def one_position_summary(result, level=CHANCE + 0.1):
+    """What :func:`translation` of networks trained at the centre says, as chapter 6 states it.
+
+    For every network: ``"horizontal"`` and ``"vertical"`` (the accuracy along
+    the two lines through the centre, :func:`shift_curve`), and
+    ``"near_chance"``, the smallest horizontal shift at which the accuracy is at
+    most ``level`` on both sides (:func:`first_shift_below`; ``None`` if
+    never). Also ``"shifts"`` (the shifts of the curves) and ``"level"``.
+    """
+    out = {"level": level, "horizontal": {}, "vertical": {}, "near_chance": {}}
+    for kind in result["kinds"]:
+        out["shifts"], out["horizontal"][kind] = shift_curve(result, kind, "horizontal")
+        _, out["vertical"][kind] = shift_curve(result, kind, "vertical")
+        out["near_chance"][kind] = first_shift_below(result, kind, level, "horizontal")
+    return out
+
+
+def shift_curve(result, kind, axis="horizontal", measure="accuracy"):
+    """``(shifts, values)`` along one line through the centre of :func:`translation`'s canvas.
 
     ``axis="horizontal"``: the digit moves left and right (row fixed at the
     centre); ``"vertical"``: up and down. Shifts run from ``-center`` to
-    ``room - center``.
+    ``room - center``. ``measure`` is ``"accuracy"`` or ``"changed"``.
     """
-    acc = np.asarray(result["accuracy"][kind])
+    acc = np.asarray(result[measure][kind])
     center = result["center"]
     shifts = np.asarray(result["positions"]) - center
     if axis == "horizontal":

@@ -1,11 +1,13 @@
-"""Turning computed numbers into text for the book's glue.
+"""Turning computed numbers into text for the prose.
 
-The chapters never type a result; they glue strings made here.
+The chapters never type a result: they insert strings made here (with the
+``{eval}`` role), and the claims audit writes its values with the same
+functions, so that a value reads the same on both pages.
 """
 
 from fractions import Fraction
 
-__all__ = ["sci", "sci_latex", "ratio_text"]
+__all__ = ["sci", "sci_latex", "ratio_text", "percent", "tiny"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -51,3 +53,13 @@ def ratio_text(a, b):
         return f"{r.numerator:,}"
     r = float(r)
     return f"{r:,.0f}" if r >= 100 else f"{r:.3g}"
+
+
+def percent(fraction, decimals=0):
+    """A fraction as a percentage: ``0.774 -> '77 %'``, or ``'77.4 %'`` with ``decimals=1``."""
+    return f"{100 * fraction:.{decimals}f} %"
+
+
+def tiny(x, digits=2):
+    """A floating-point error: ``'exactly 0'``, or ``'3.1 × 10⁻¹⁶'`` (:func:`sci`)."""
+    return "exactly 0" if x == 0 else sci(float(x), digits)

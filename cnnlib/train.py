@@ -6,6 +6,14 @@ module with Adam on cross-entropy, shuffling with its own seeded generator;
 ``predict`` and ``accuracy`` evaluate it. Inputs may be NumPy arrays or torch
 tensors: images become float32, labels int64.
 
+``train_network`` is how every network of the experiments is trained (chapters
+3 and 6, and the claims audit): it builds a network of :mod:`cnnlib.models` by
+name with a seed and fits it with the settings of :data:`TRAINING` (Adam with a
+one-cycle learning-rate schedule, at least ``steps`` gradient steps and at least
+``min_epochs`` passes over the training set); batch normalisation, where a
+network has it, gets the exact statistics of the training set afterwards
+(``recalibrate_batch_norm``).
+
 >>> import torch
 >>> from cnnlib.data import digits_on_canvas
 >>> set_determinism(0)
@@ -22,6 +30,10 @@ a terminal or a notebook kernel; it is removed when the loop ends
 every bar off.
 """
 
+import copy
+import hashlib
+import json
+import math
 import os
 import random
 import sys
@@ -30,7 +42,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnnlib import models
 from cnnlib.shapes import check_int
+
+TRAINING = {"steps": 100, "min_epochs": 10, "batch_size": 64, "lr": 2e-2, "schedule": "onecycle"}
 
 
 def set_determinism(seed=0, threads=1):
@@ -192,3 +207,77 @@ def accuracy(model, images, labels, batch_size=1024):
     if len(x) == 0:
         raise ValueError("accuracy of an empty set is undefined")
     return float(np.mean(predict(model, x, batch_size) == y))
+
+
+# ---------------------------------------------------------------- one way to train every network
+
+
+def epochs_for(n, steps, batch_size, min_epochs=1):
+    """Epochs for at least about ``steps`` gradient steps and at least ``min_epochs`` passes over ``n`` examples.
+
+    An epoch is ``ceil(n / batch_size)`` steps. Small sets are seen many times
+    (``steps`` decides), large sets ``min_epochs`` times.
+    """
+    per_epoch = math.ceil(n / batch_size)
+    return max(1, min_epochs, round(steps / per_epoch))
+
+
+def recalibrate_batch_norm(model, images):
+    """Set every ``BatchNorm2d``'s running statistics to the exact statistics of ``images`` (one pass).
+
+    During training the running mean and variance trail the changing weights
+    (an exponential average over past batches); after training they can be
+    far from the statistics of the final network, and evaluation suffers.
+    One forward pass over ``images`` ``(N, C, H, W)`` in training mode with a
+    cumulative average (``momentum=None``) replaces them. Returns ``model``, in
+    evaluation mode.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad():
+        model(as_images(images))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return model.eval()
+
+
+_TRAINED = {}  # (kind, seed, settings, data digest) -> state_dict
+
+
+def _digest(*arrays):
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(str((a.dtype, a.shape)).encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def train_network(kind, images, labels, seed=0, steps=TRAINING["steps"], min_epochs=TRAINING["min_epochs"],
+                  batch_size=TRAINING["batch_size"], lr=TRAINING["lr"], schedule=TRAINING["schedule"], **options):
+    """Build ``kind`` (a name of :func:`cnnlib.models.build`) with ``seed`` and train it on ``images`` ``(N, 1, S, S)``.
+
+    ``images`` should already be standardised. ``options`` go to the model
+    builder (``canvas_size``, ``channels``, ``hidden``...). Trains with
+    :func:`fit` for :func:`epochs_for` epochs after :func:`set_determinism`,
+    then :func:`recalibrate_batch_norm` if the network has batch
+    normalisation. Returns the trained module in evaluation mode. A call
+    identical to an earlier one in this process returns a copy of the earlier
+    result without training again.
+    """
+    settings = [steps, min_epochs, batch_size, lr, schedule, options]
+    key = (kind, seed, json.dumps(settings, sort_keys=True), _digest(images, labels))
+    model = models.build(kind, seed=seed, **options)
+    if key not in _TRAINED:
+        set_determinism(seed)
+        epochs = epochs_for(len(images), steps, batch_size, min_epochs)
+        fit(model, images, labels, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False, schedule=schedule)
+        if any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
+            recalibrate_batch_norm(model, images)
+        _TRAINED[key] = copy.deepcopy(model.state_dict())
+    model.load_state_dict(_TRAINED[key])
+    return model.eval()

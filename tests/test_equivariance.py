@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from cnnlib import conv2d, global_avg_pool2d, max_pool2d
 from cnnlib import equivariance as E
-from cnnlib import models
 
 
 @pytest.fixture(autouse=True)
@@ -328,72 +327,6 @@ def test_impulse_response_does_not_describe_a_map_that_does_not_commute():
 def test_circular_convolve_refuses_mismatched_shapes():
     with pytest.raises(ValueError, match="same shape"):
         E.circular_convolve(np.ones((3, 3)), np.ones((3, 4)))
-
-
-# --------------------------------------------------------------------------
-# the small CNN and its predictions under shifts
-# --------------------------------------------------------------------------
-
-
-class PositionModel(torch.nn.Module):
-    """Predicts the column of the brightest pixel of a 1-row image: moves with every shift."""
-
-    def forward(self, x):
-        return x.flatten(1)
-
-
-def test_shift_report_by_hand():
-    images = torch.zeros(4, 1, 1, 10)
-    images[:, 0, 0, 2] = 1.0  # every image lit at column 2: predicted class 2
-    labels = np.array([2, 2, 2, 3])
-    report = E.shift_report(PositionModel(), images, labels, [0, 1, -2])
-    np.testing.assert_array_equal(report["accuracy"], [0.75, 0.25, 0.0])
-    np.testing.assert_array_equal(report["changed"], [0.0, 1.0, 1.0])
-
-
-def test_consistency_of_an_invariant_and_of_a_position_model():
-    images = torch.zeros(3000, 1, 1, 16)
-    images[:, 0, 0, 8] = 1.0
-
-    class Constant(torch.nn.Module):
-        def forward(self, x):
-            return x.mean(dim=(1, 2, 3))[:, None] * torch.arange(3.0)
-
-    assert E.consistency(Constant(), images, 3) == 1.0
-    assert E.consistency(PositionModel(), images, 0) == 1.0
-    # two shifts agree only when their column offsets are equal: probability 1 / 7 for offsets in [-3, 3]
-    assert abs(E.consistency(PositionModel(), images, 3) - 1 / 7) < 0.03
-
-
-def test_shift_report_refuses_mismatched_labels():
-    with pytest.raises(ValueError, match="labels"):
-        E.shift_report(PositionModel(), torch.zeros(2, 1, 1, 4), np.zeros(3), [0])
-
-
-def test_shift_experiment_structure_and_exact_invariance_at_the_total_stride():
-    # one epoch: the networks are poor, but the theorem does not care how well they were trained
-    out = E.shift_experiment(canvas_size=16, max_shift=4, epochs=1, seed=0)
-    assert out["shifts"] == [0, 1, 2, 3, 4]
-    assert set(out["reports"]) == {"max pool", "blur pool", "flatten"}
-    assert out["n_train"] + out["n_test"] == 1797
-    for name in ("max pool", "blur pool"):
-        assert out["reports"][name]["changed"][0] == 0 and out["reports"][name]["changed"][4] == 0
-        assert not out["models"][name].training
-    with pytest.raises(ValueError, match="off a canvas"):
-        E.shift_experiment(canvas_size=16, max_shift=5)
-
-
-def test_recalibrated_batch_norm_holds_the_exact_statistics():
-    torch.manual_seed(0)
-    model = models.small_cnn(width=2, batch_norm=True)
-    x = torch.rand(50, 1, 16, 16)
-    E.recalibrate_batch_norm(model, x)
-    first_norm = model[1]
-    with torch.no_grad():
-        pre = model[0](x)
-    torch.testing.assert_close(first_norm.running_mean, pre.mean(dim=(0, 2, 3)))
-    torch.testing.assert_close(first_norm.running_var, pre.var(dim=(0, 2, 3), unbiased=True))
-    assert not model.training and first_norm.momentum == 0.1
 
 
 # --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from cnnlib import data, models, train
 from cnnlib.train import accuracy, as_images, as_labels, fit, logits, predict, set_determinism, show_progress
 
 
@@ -194,3 +195,52 @@ def test_onecycle_schedule_equals_manual_loop():
     assert history != fit(linear(), x, y, epochs=3, batch_size=16, lr=0.05, seed=2, progress=False)
     with pytest.raises(ValueError, match="schedule"):
         fit(linear(), x, y, epochs=1, schedule="cosine", progress=False)
+
+
+# --- train_network: how every network of the experiments is trained -------------------------
+
+TINY = {"steps": 3, "min_epochs": 1, "batch_size": 32}
+
+
+def test_epochs_for_by_hand():
+    assert train.epochs_for(50, steps=100, batch_size=64) == 100  # one step per epoch
+    assert train.epochs_for(128, steps=100, batch_size=64) == 50
+    assert train.epochs_for(1257, steps=100, batch_size=64, min_epochs=10) == 10  # 20 steps per epoch
+    assert train.epochs_for(10_000, steps=1, batch_size=64) == 1
+
+
+def test_trained_networks_are_reused_with_identical_inputs():
+    x, y = data.digits_on_canvas(canvas_size=16, scale=1)
+    x = x[:64]
+    a = train.train_network("convolutional", x, y[:64], seed=0, **TINY)
+    size = len(train._TRAINED)
+    b = train.train_network("convolutional", x, y[:64], seed=0, **TINY)
+    assert len(train._TRAINED) == size and a is not b
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
+    train.train_network("convolutional", x, y[:64], seed=1, **TINY)
+    assert len(train._TRAINED) == size + 1
+
+
+def test_batch_norm_gets_the_exact_statistics_of_the_training_set():
+    x, y = data.digits_on_canvas(canvas_size=16, scale=1)
+    model = train.train_network("max pool", x[:64], y[:64], seed=0, **TINY)
+    first_norm = model[1]
+    with torch.no_grad():
+        pre = model[0](torch.from_numpy(x[:64]))
+    torch.testing.assert_close(first_norm.running_mean, pre.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(first_norm.running_var, pre.var(dim=(0, 2, 3), unbiased=True))
+    assert not model.training and first_norm.momentum == 0.1
+
+
+def test_recalibrated_batch_norm_holds_the_exact_statistics():
+    torch.manual_seed(0)
+    model = models.small_cnn(width=2, batch_norm=True)
+    x = torch.rand(50, 1, 16, 16)
+    train.recalibrate_batch_norm(model, x)
+    first_norm = model[1]
+    with torch.no_grad():
+        pre = model[0](x)
+    torch.testing.assert_close(first_norm.running_mean, pre.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(first_norm.running_var, pre.var(dim=(0, 2, 3), unbiased=True))
+    assert not model.training and first_norm.momentum == 0.1
