@@ -61,7 +61,8 @@ chapter: $(STAMP) vendor
 test: $(STAMP) vendor chromium sandbox
 	$(BIN)/python -m pytest
 
-# Every chapter's notebook in a real JupyterLab (Chromium): work in progress, see issue 15.
+# Only the JupyterLab tests (part of `make test`): every chapter's notebook opened in a
+# real JupyterLab in Chromium, Run All, the text, figures, solutions and live figures checked.
 test-lab: $(STAMP) vendor chromium
 	$(BIN)/python -m pytest -m lab tests/test_jupyterlab.py
 
