@@ -8,8 +8,8 @@ This module holds everything chapter 4 needs for that:
 * the photograph: :func:`load_photo` (a sample image that scikit-image ships,
   cropped and resized to 280 rows x 320 columns) and :func:`filter2d`;
 * the caption's counts as exact integers (:func:`conv_flops`,
-  :func:`dense_matrix_entries`, ...), all of them in :func:`caption_counts`,
-  and the caption's claims judged in :func:`caption_audit`;
+  :func:`dense_matrix_entries`, ...), all of them in :func:`caption_counts`
+  (the claims audit, :mod:`cnnlib.claims`, judges the caption's claims with them);
 * timing (with :mod:`cnnlib.timing`): the measurement loop :func:`time_edge_products`,
   :func:`timings_table`, :func:`loglog_fit` and :func:`plot_timings`;
 * learning a kernel back from an image and its filtered version by gradient
@@ -39,7 +39,6 @@ __all__ = [
     "HORIZONTAL_EDGE",
     "PHOTO_SIZE",
     "PRESET_KERNELS",
-    "CAPTION",
     "METHODS",
     "load_photo",
     "fit_to_size",
@@ -55,7 +54,6 @@ __all__ = [
     "sparse_matmul_flops",
     "counted_time_ratio",
     "caption_counts",
-    "caption_audit",
     "time_edge_products",
     "timings_table",
     "loglog_fit",
@@ -257,73 +255,6 @@ def caption_counts(height=PHOTO_SIZE[0], width=PHOTO_SIZE[1], kernel_size=(1, 2)
         "dense_bytes_float32": dense_matrix_bytes(height, width, kernel_size, np.float32),
         "dense_bytes_float64": dense_matrix_bytes(height, width, kernel_size, np.float64),
     }
-
-
-def _judge(kind, claimed, computed, tolerance=0.05):
-    """``(verdict, relative_error)`` for a claim of one of three kinds.
-
-    ``"exact"``: the claimed value itself; ``"over"``: a lower bound ("over 8
-    billion"); ``"about"``: a round number, ``holds approximately`` within
-    ``tolerance`` (relative to the computed value), else ``wrong``.
-    """
-    claimed, computed = Fraction(claimed), Fraction(computed)
-    error = float(abs(claimed - computed) / abs(computed))
-    if kind == "exact":
-        return ("holds" if error == 0 else "wrong"), error
-    if kind == "over":
-        return ("holds" if computed > claimed else "wrong"), error
-    if kind == "about":
-        if error == 0:
-            return "holds", error
-        return ("holds approximately" if error <= tolerance else "wrong"), error
-    raise ValueError(f"kind must be 'exact', 'over' or 'about', got {kind!r}")
-
-
-# The caption's own numbers (Goodfellow et al. 2016, fig. 9.6; source 003), as stated there.
-CAPTION = {
-    "S3-shape": ("exact", 319, "the output is 319 wide (and 280 high)"),
-    "S3-conv-flops": ("exact", 267_960, "319×280×3 = 267,960 floating-point operations"),
-    "S3-matrix-size": ("over", 8 * 10**9, "320×280×319×280 entries, over 8 billion"),
-    "S3-storage-ratio": ("about", 4 * 10**9,
-                         "the convolution is 4 billion times more efficient to represent"),
-    "S3-matmul-flops": ("over", 16 * 10**9, "the matrix product takes over 16 billion operations"),
-    "S3-compute-ratio": ("about", 60_000, "the convolution is about 60,000 times more efficient to compute"),
-    "S3-sparse": ("exact", 178_640, "the sparse matrix still has 2×319×280 = 178,640 entries"),
-}
-
-
-def caption_audit(height=PHOTO_SIZE[0], width=PHOTO_SIZE[1]):
-    """The caption's claims (ids of ``claims.md``) with computed values and verdicts.
-
-    Returns a list of dicts with keys ``id``, ``quote``, ``claimed``,
-    ``computed``, ``verdict`` (``holds``, ``holds approximately`` or
-    ``wrong``) and ``relative_error``, in the caption's order, ending with
-    ``S3-sparse-flops`` (the sparse product needs as many operations as the
-    convolution: ``claimed`` is the convolution's count).
-    """
-    c = caption_counts(height, width)
-    computed = {
-        "S3-shape": c["output_shape"][1],
-        "S3-conv-flops": c["conv_flops"],
-        "S3-matrix-size": c["matrix_entries"],
-        "S3-storage-ratio": c["storage_ratio"],
-        "S3-matmul-flops": c["matmul_flops"],
-        "S3-compute-ratio": c["compute_ratio"],
-        "S3-sparse": c["sparse_nonzeros"],
-    }
-    rows = []
-    for claim_id, (kind, claimed, quote) in CAPTION.items():
-        verdict, error = _judge(kind, claimed, computed[claim_id])
-        if claim_id == "S3-shape" and c["output_shape"][0] != height:
-            verdict = "wrong"
-        rows.append(dict(id=claim_id, quote=quote, claimed=claimed, computed=computed[claim_id],
-                         verdict=verdict, relative_error=error))
-    verdict, error = _judge("exact", c["conv_flops"], c["sparse_flops"])
-    rows.append(dict(id="S3-sparse-flops",
-                     quote="stored sparse, the product needs as many operations as the convolution",
-                     claimed=c["conv_flops"], computed=c["sparse_flops"], verdict=verdict,
-                     relative_error=error))
-    return rows
 
 
 # --------------------------------------------------------------------------

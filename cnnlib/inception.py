@@ -14,9 +14,9 @@ module counts them in ways that must agree:
 * against the layer table of the GoogLeNet paper (Szegedy et al. 2015,
   table 1, :data:`cnnlib.models.GOOGLENET_TABLE`): :func:`googlenet_table_check`;
 
-and computes the numbers source 004 states (:func:`one_by_one_errors`,
+and computes what source 004's claims are about (:func:`one_by_one_errors`,
 :func:`inception_3a_params`, :func:`taught_example_ops`, ...), which the
-chapter and the claims audit show.
+chapter shows and the claims audit (:mod:`cnnlib.claims`) judges.
 
 One "op" is one multiply-add (MAC); pooling, ReLU, normalisation and the
 additions of biases are not counted (the paper's convention, and PyTorch's).
@@ -43,7 +43,7 @@ __all__ = [
     # source 004's claims, computed
     "one_by_one_errors", "conv_3x3_192_128_params", "inception_3a_params",
     "inception_3a_channels", "inception_3a_macs", "TAUGHT_EXAMPLE", "taught_example_ops",
-    "taught_example_terms", "taught_example_explain", "googlenet_alexnet_params", "network_depths", "source_004_verdicts",
+    "taught_example_terms", "taught_example_explain", "googlenet_alexnet_params", "network_depths",
 ]
 
 
@@ -203,12 +203,12 @@ def one_by_one_errors(in_channels=8, out_channels=5, size=6, seed=0):
 
 
 def conv_3x3_192_128_params():
-    """Source 004's 3×3 convolution from 192 to 128 channels: ``{"source": 3*3*192*128,
-    "weights": from nn.Conv2d without bias, "params": with bias, "macs": on 28×28}``."""
+    """Source 004's 3×3 convolution from 192 to 128 channels, counted on real modules:
+    ``{"weights": without bias, "params": with bias, "macs": on 28×28}``."""
     with torch.device("meta"):
         conv = nn.Conv2d(192, 128, 3, padding=1, bias=False)
         conv_b = nn.Conv2d(192, 128, 3, padding=1)
-    return dict(source=3 * 3 * 192 * 128, weights=counting.module_params(conv), params=counting.module_params(conv_b),
+    return dict(weights=counting.module_params(conv), params=counting.module_params(conv_b),
                 macs=counting.module_macs(conv, (1, 192, 28, 28)))
 
 
@@ -225,28 +225,21 @@ def _meta_inception(bias=True, **config):
 def inception_3a_params():
     """Parameters of inception (3a) on 28×28×192, counted from real modules.
 
-    Keys: ``source_naive`` and ``source_bottleneck`` evaluate source 004's two
-    expressions literally; ``naive`` and ``bottleneck_no_pool_proj`` count the
-    weights of the matching modules (no biases, and the source's bottleneck
-    expression leaves out the pool projection); ``bottleneck`` adds the pool
-    projection (the module GoogLeNet uses); ``*_with_bias`` count every
-    parameter. ``ratio_source`` = source_bottleneck / source_naive,
-    ``ratio`` = bottleneck / naive (both weights only).
+    Keys: ``naive`` and ``bottleneck_no_pool_proj`` count the weights of the
+    modules that source 004's two sums describe (no biases, and its second sum
+    leaves out the pool projection); ``bottleneck`` adds the pool projection
+    (the module GoogLeNet uses); ``*_with_bias`` count every parameter;
+    ``ratio`` = bottleneck / naive (weights only).
     """
-    source_naive = 1 * 1 * 192 * 64 + 3 * 3 * 192 * 128 + 5 * 5 * 192 * 32
-    source_bottleneck = (1 * 1 * 192 * 64 + (1 * 1 * 192 * 96 + 3 * 3 * 96 * 128)
-                         + (1 * 1 * 192 * 16 + 5 * 5 * 16 * 32))
     no_pp = dict(INCEPTION_3A, n3x3_reduce=96, n5x5_reduce=16)
     full = dict(INCEPTION_3A, **INCEPTION_3A_REDUCTIONS)
     out = dict(
-        source_naive=source_naive, source_bottleneck=source_bottleneck,
         naive=counting.module_params(_meta_inception(False, **INCEPTION_3A)),
         bottleneck_no_pool_proj=counting.module_params(_meta_inception(False, **no_pp)),
         bottleneck=counting.module_params(_meta_inception(False, **full)),
         naive_with_bias=counting.module_params(_meta_inception(True, **INCEPTION_3A)),
         bottleneck_with_bias=counting.module_params(_meta_inception(True, **full)),
     )
-    out["ratio_source"] = source_bottleneck / source_naive
     out["ratio"] = out["bottleneck"] / out["naive"]
     return out
 
@@ -297,7 +290,7 @@ def taught_example_terms(n3x3_reduce=64, n5x5_reduce=64, pool_proj=64):
     return {label: per_module[key] for key, label in names.items()}
 
 
-def taught_example_explain(target_m=358, n3x3_reduce=64, n5x5_reduce=64, pool_proj=64):
+def taught_example_explain(target_m, n3x3_reduce=64, n5x5_reduce=64, pool_proj=64):
     """Which single slip turns the true total of the taught example into ``target_m``
     million (rounded to the nearest million)? Tries counting each convolution's
     multiply-adds twice, and leaving each out; returns ``[("twice" | "left out", layer), ...]``.
@@ -333,68 +326,3 @@ def network_depths():
                 googlenet_with_pooling=parameter_depth(googlenet, count_pooling=True),
                 alexnet=parameter_depth(alexnet),
                 alexnet_with_pooling=parameter_depth(alexnet, count_pooling=True))
-
-
-def source_004_verdicts():
-    """Source 004's claims on 1×1 convolutions and Inception, computed and judged.
-
-    A list of dicts with ``id`` (as in claims.md), ``claimed``, ``computed``,
-    ``verdict`` (holds / holds approximately / wrong / misleading) and ``note``.
-    Every verdict and every number in a note follows from what is computed here.
-    """
-    out = []
-
-    def add(id, claimed, computed, verdict, note=""):
-        out.append(dict(id=id, claimed=claimed, computed=computed, verdict=verdict, note=note))
-
-    tol = 1e-12
-    err = one_by_one_errors()
-    add("S4-1x1-scale", "qualitative", f"largest difference {err['scale']:.1e}",
-        "holds" if err["scale"] < tol else "wrong",
-        "a 1×1 kernel on one channel multiplies every pixel by its single weight")
-    fc = max(err["linear"], err["einsum"], err["cnnlib"])
-    add("S4-1x1-fc", "qualitative", f"largest difference {fc:.1e} (float64)", "holds" if fc < tol else "wrong",
-        "nn.Conv2d(C, D, 1) equals nn.Linear(C, D) applied to the channel vector at every pixel")
-
-    c = conv_3x3_192_128_params()
-    add("S4-conv-3x3-192-128", "221,184", f"{c['weights']:,}",
-        "holds" if c["weights"] == c["source"] == 221_184 else "wrong",
-        f"weights only; with the {c['params'] - c['weights']} biases {c['params']:,}")
-
-    p = inception_3a_params()
-    rel = abs(1 / 3 - p["ratio_source"]) / p["ratio_source"]
-    sums_right = p["source_naive"] == p["naive"] and p["source_bottleneck"] == p["bottleneck_no_pool_proj"]
-    add("S4-inception-params", "≈ 1/3",
-        f"{p['source_bottleneck']:,} / {p['source_naive']:,} = {p['ratio_source']:.3f}",
-        "holds approximately" if sums_right and rel <= 0.25 else "wrong",
-        f"the source's sums are {'right' if sums_right else 'wrong'}, but they give "
-        f"{p['ratio_source']:.2f} (relative error of 1/3: {rel:.0%}); "
-        f"with the pool projection the module keeps {p['ratio']:.2f} of the weights")
-
-    ch = inception_3a_channels()
-    add("S4-channels-416", "416", f"{ch['naive']}", "holds" if ch["naive"] == 416 else "wrong",
-        "the pool branch passes all 192 input channels through")
-    add("S4-channels-256", "256", f"{ch['bottleneck']}", "holds" if ch["bottleneck"] == 256 else "wrong",
-        "the pool projection keeps 32 of them")
-
-    g = googlenet_alexnet_params()
-    d = network_depths()
-    ratio = g["alexnet_grouped_over_googlenet"]
-    add("S4-googlenet-alexnet", "22 layers, 1/12", f"{d['googlenet']} layers, 1/{ratio:.1f}",
-        "holds" if d["googlenet"] == 22 and round(ratio) == 12 else "wrong",
-        f"{d['googlenet']} layers with parameters on the deepest path ({d['googlenet_with_pooling']} with "
-        f"pooling); AlexNet ({g['alexnet_grouped']:,}) has {ratio:.1f}× the parameters of GoogLeNet "
-        f"({g['googlenet']:,}), not 12× ({g['alexnet_single_over_googlenet']:.1f}× for the one-GPU "
-        f"AlexNet, {g['alexnet_grouped_over_googlenet_aux']:.1f}× with GoogLeNet's auxiliary classifiers)")
-
-    ops = taught_example_ops()
-    add("S4-naive-ops", "854M", f"{ops['naive']:,}",
-        "holds" if round(ops["naive"] / 10**6) == 854 else "wrong",
-        "the taught 28×28×256 example (1×1/128, 3×3/192, 5×5/96; one op = one multiply-add); "
-        f"inception (3a) naive needs {inception_3a_macs()['naive']:,}")
-    slips = taught_example_explain(358)
-    add("S4-bottleneck-ops", "358M", f"{ops['bottleneck']:,}",
-        "holds" if round(ops["bottleneck"] / 10**6) == 358 else "wrong",
-        f"the right value is {round(ops['bottleneck'] / 10**6)}M; 358M is the sum with "
-        + " or ".join(f"the {name} convolution {how}" for how, name in slips))
-    return out

@@ -4,14 +4,17 @@
 * :func:`window_pixel_indices`: which input pixel each kernel weight multiplies
   at one output position (found by probing the convolution, not by formula);
 * :func:`window_coverage`: how many windows cover each pixel (stride, borders);
+* :func:`floor_needed`: where source 002's output-size formula, written without
+  its floor, is not even an integer;
 * :func:`fit_conv_least_squares`: the best convolution (or channel-shared
   convolution) for a target, by linear least squares;
 * :func:`channel_difference_experiment`: what the channel-shared variant of
   sources 000 and 004 cannot represent (a difference of colour channels);
 * :func:`shared_gradient_experiment`: the gradient of a shared weight is the
-  sum of its gradients at every position;
+  sum of its gradients at every position (on :func:`gradient_example`);
+  :func:`sigmoid_slope`, the derivative of the sigmoid source 002 bounds;
 * :func:`flip_experiment`: cross-correlation vs convolution when the kernel
-  is learned;
+  is learned (on :func:`flip_example`);
 * :func:`local_vs_conv_cost`: multiply-adds (counted) and time (measured) of
   a locally connected layer and a convolution of the same geometry.
 
@@ -38,9 +41,13 @@ __all__ = [
     "source002_example",
     "window_pixel_indices",
     "window_coverage",
+    "floor_needed",
     "fit_conv_least_squares",
     "channel_difference_experiment",
+    "gradient_example",
     "shared_gradient_experiment",
+    "sigmoid_slope",
+    "flip_example",
     "flip_experiment",
     "local_vs_conv_cost",
 ]
@@ -104,6 +111,19 @@ def window_coverage(size, kernel_size, stride=1, padding=0):
         start = o * s - p
         count[max(start, 0) : max(min(start + k, n), 0)] += 1
     return count
+
+
+def floor_needed(sizes=range(1, 13), kernels=range(1, 6), paddings=range(0, 3), strides=range(1, 4)):
+    """Where the output-size formula needs its floor: ``(needed, settings)``, two ints.
+
+    ``settings`` counts the combinations ``(n, f, p, s)`` of the given input
+    sizes, window sizes, paddings and strides where a window fits
+    (``f <= n + 2p``); ``needed`` those where ``(n + 2p - f) / s + 1``, the
+    formula as source 002 writes it, is not a whole number. The defaults are
+    the cases the sharing chapter checks against PyTorch.
+    """
+    cases = [(n, f, p, s) for n in sizes for f in kernels for p in paddings for s in strides if f <= n + 2 * p]
+    return sum((n + 2 * p - f) % s != 0 for n, f, p, s in cases), len(cases)
 
 
 # --------------------------------------------------------------------------
@@ -231,6 +251,27 @@ class GradientExperiment(NamedTuple):
     spread: float  # max over taps of (largest - smallest) per-position gradient: > 0, they differ
 
 
+def gradient_example(seed=0):
+    """The sharing chapter's example: ``(x, weight, dout)``, standard normal from ``default_rng(seed)``.
+
+    Two 3-channel 8×8 images ``(2, 3, 8, 8)``, four 3×3×3 kernels
+    ``(4, 3, 3, 3)`` and an upstream gradient for the 6×6 outputs ``(2, 4, 6, 6)``.
+    """
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(2, 3, 8, 8)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=(2, 4, 6, 6))
+
+
+def sigmoid_slope(x):
+    """The derivative of the logistic sigmoid, ``s(x) (1 - s(x))``, float64.
+
+    Written as ``e / (1 + e)**2`` with ``e = exp(-|x|)``, which stays accurate
+    far from 0 (where ``1 - s(x)`` would round to 0). Its maximum is 1/4, at
+    ``x = 0``; it is positive everywhere.
+    """
+    e = np.exp(-np.abs(np.asarray(x, dtype=np.float64)))
+    return e / (1 + e) ** 2
+
+
 def shared_gradient_experiment(x, weight, dout, stride=1, padding=0):
     """The gradient of a shared kernel, computed four ways.
 
@@ -293,6 +334,15 @@ class FlipExperiment(NamedTuple):
     learned: np.ndarray  # (kh, kw): the cross-correlation kernel learned from the targets
     residual: float  # relative residual of the learned layer (0: exact)
     flip_identity_gap: float  # max |convolve(x, k) - correlate(x, flip(k))|
+
+
+def flip_example():
+    """The sharing chapter's example: ``(image, kernel)``, scikit-image's ``camera`` averaged down to
+    64×64 in [0, 1], and an asymmetric 3×3 kernel (its flip differs from it)."""
+    from skimage import data, transform
+
+    image = transform.downscale_local_mean(data.camera() / 255.0, (8, 8))
+    return image, np.array([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [0.0, 0.0, -2.0]])
 
 
 def flip_experiment(image, kernel):

@@ -89,3 +89,38 @@ def test_the_audit_chapters_are_the_books():
 def test_every_claim_points_to_an_audit_chapter():
     elsewhere = {c.id: c.chapter for c in claims.REGISTRY.values() if c.chapter not in claims.CHAPTERS}
     assert not elsewhere, f"add these chapters to claims.CHAPTERS: {elsewhere}"
+
+
+@pytest.mark.parametrize("kind, claimed, computed, verdict", [
+    ("exact", 5, 5, "holds"), ("exact", 5, 6, "wrong"),
+    ("over", 8, 9, "holds"), ("over", 8, 7, "wrong"),
+    ("about", 100, 100, "holds"), ("about", 100, 98, "holds approximately"), ("about", 100, 50, "wrong"),
+    ("rounded", 854, 854_196_224, "holds"), ("rounded", 358, 271_351_808, "wrong"),
+])
+def test_the_one_judge(kind, claimed, computed, verdict):
+    unit = 10**6 if kind == "rounded" else 1
+    assert claims.judge(claimed, computed, kind, unit=unit)[0] == verdict
+    with pytest.raises(ValueError, match="kind"):
+        claims.judge(1, 1, "roughly")
+
+
+def test_the_caption_is_judged_with_the_chapters_counts():
+    from cnnlib.claims.source003 import caption_findings
+
+    found = caption_findings(280, 320)
+    verdicts = {i: f.verdict for i, f in found.items()}
+    assert list(verdicts) == ["S3-shape", "S3-conv-flops", "S3-matrix-size", "S3-storage-ratio",
+                              "S3-matmul-flops", "S3-compute-ratio", "S3-sparse", "S3-sparse-flops"]
+    assert verdicts["S3-storage-ratio"] == verdicts["S3-compute-ratio"] == "holds approximately"
+    assert all(v == "holds" for k, v in verdicts.items() if k not in ("S3-storage-ratio", "S3-compute-ratio"))
+    assert found["S3-compute-ratio"].relative_error == pytest.approx((60_000 - 59_733) / 59_733)
+    # a 100x100 image makes the caption's numbers wrong: the audit must say so
+    verdicts = {i: f.verdict for i, f in caption_findings(100, 100).items()}
+    assert verdicts["S3-shape"] == verdicts["S3-conv-flops"] == verdicts["S3-sparse"] == "wrong"
+    assert verdicts["S3-matrix-size"] == verdicts["S3-compute-ratio"] == "wrong"
+    assert verdicts["S3-sparse-flops"] == "holds"  # true for every size
+
+
+def test_quoted_values_are_the_documents():
+    assert claims.quoted("S3-compute-ratio") == 60_000 and claims.quoted("S4-naive-ops") == 854
+    assert claims.quoted("S0-compute") is None  # qualitative
