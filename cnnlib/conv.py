@@ -49,6 +49,8 @@ __all__ = [
     "pad2d",
     "pad2d_backward",
     "sliding_windows",
+    "im2col",
+    "col2im",
 ]
 
 

@@ -1,4 +1,7 @@
-"""Real handwritten digits on a larger canvas, so that position matters.
+"""The data of the course, all shipped by packages (nothing is downloaded).
+
+Real handwritten digits on a larger canvas, so that position matters
+(chapters 3 and 6), and photographs (chapters 2 to 4, :func:`load_photo`).
 
 scikit-learn ships 1797 handwritten digits of 8×8 pixels (``load_digits``,
 nothing is downloaded). ``digits_on_canvas`` enlarges each digit by an integer
@@ -17,7 +20,8 @@ Shapes: images are float32 ``(N, 1, canvas_size, canvas_size)`` in [0, 1]
 
 import numpy as np
 
-from cnnlib.shapes import check_int
+from cnnlib.shapes import check_int, pair
+from cnnlib.validate import as_image
 
 DIGIT_SIZE = 8  # load_digits images are 8×8
 DIGIT_MAX = 16.0  # and their pixels are integers 0..16
@@ -143,3 +147,50 @@ def stratified_subset(labels, n, seed=0):
     tie = rng.permutation(len(labels))  # which class goes first among equal ranks
     chosen = np.lexsort((tie, rank))[:n]
     return np.sort(chosen)
+
+
+# ---------------------------------------------------------------- photographs
+
+PHOTOS = ("chelsea", "camera", "astronaut", "coffee", "coins", "rocket")  # ship with scikit-image
+
+
+def fit_to_size(image, size):
+    """Crop ``image`` ``(H, W)`` centrally to the aspect ratio of ``size`` and resize it to ``size``.
+
+    ``size`` is ``(height, width)``. Anti-aliased (scikit-image's
+    ``transform.resize``); returns float64 ``(height, width)``.
+    """
+    from skimage.transform import resize
+
+    image = as_image("image", image).astype(np.float64)
+    height, width = pair("size", size)
+    h, w = image.shape
+    if h * width > w * height:  # too tall: keep the full width
+        crop_h, crop_w = max(1, round(w * height / width)), w
+    else:  # too wide: keep the full height
+        crop_h, crop_w = h, max(1, round(h * width / height))
+    top, left = (h - crop_h) // 2, (w - crop_w) // 2
+    cropped = image[top : top + crop_h, left : left + crop_w]
+    if cropped.shape == (height, width):
+        return cropped.copy()
+    return resize(cropped, (height, width), anti_aliasing=crop_h > height, mode="reflect")
+
+
+def load_photo(name="chelsea", size=(280, 320)):
+    """A grey-scale photograph that scikit-image ships (nothing is downloaded).
+
+    ``name``: one of ``PHOTOS`` (default ``"chelsea"``, a cat, 300x451 in
+    colour). Converted to grey levels, cropped centrally to the aspect ratio
+    of ``size = (height, width)`` and resized to it. Returns float64
+    ``(height, width)`` with values in ``[0, 1]``.
+    """
+    import skimage.data
+    from skimage.color import rgb2gray
+    from skimage.util import img_as_float
+
+    if name not in PHOTOS:
+        raise ValueError(f"name must be one of {PHOTOS}, got {name!r}")
+    image = img_as_float(getattr(skimage.data, name)())
+    if image.ndim == 3:
+        image = rgb2gray(image[..., :3])
+    return np.clip(fit_to_size(image, size), 0.0, 1.0)

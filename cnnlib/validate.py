@@ -33,6 +33,16 @@ def as_real_array(name, value):
     raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype} ({what})")
 
 
+def as_image(name, value):
+    """``value`` as a non-empty 2-D NumPy array ``(H, W)`` of real numbers (its dtype kept)."""
+    image = np.asarray(value)
+    if image.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got dtype {image.dtype}")
+    if image.ndim != 2 or min(image.shape) == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D array (H, W), got shape {image.shape}")
+    return image
+
+
 def check_rank(name, array, ranks, layout):
     """Raise ``ValueError`` unless ``array.ndim`` is one of ``ranks``."""
     if array.ndim not in ranks:

@@ -122,3 +122,21 @@ def test_sliding_windows_definition():
         assert win[i, j, u, v] == x[i * 2 + u * 3, j * 1 + v * 2]
     with pytest.raises(ValueError):
         win[0, 0, 0, 0] = 1  # read-only view
+
+
+# --- im2col and col2im: the fast path's two steps, public for readers ---------------------------
+
+
+def test_im2col_times_the_kernels_is_the_convolution():
+    from cnnlib import col2im, im2col
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 7, 8))
+    w = rng.standard_normal((4, 3, 3, 2))
+    cols = im2col(sliding_windows(x, (3, 2), stride=(2, 1)), groups=1)  # (1, C*kh*kw, H_out*W_out)
+    y = (w.reshape(4, -1) @ cols[0]).reshape(4, 3, 7)
+    np.testing.assert_allclose(y, conv2d(x[None], w, stride=(2, 1))[0], atol=1e-12)
+    # col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)>
+    c = rng.standard_normal(cols.shape)
+    back = col2im(c[0], np.zeros_like(x), (3, 2), (2, 1), (1, 1))
+    assert np.vdot(cols, c) == pytest.approx(np.vdot(x, back))

@@ -15,9 +15,11 @@ from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 
-from cnnlib import diagrams  # noqa: E402
+from cnnlib.figures import connections as diagrams  # noqa: E402
+from cnnlib.figures import locality as locality_figures  # noqa: E402
+from cnnlib.figures import sharing as sharing_figures  # noqa: E402
 from cnnlib.shapes import conv_output_size  # noqa: E402
-from cnnlib.sliding_window_widget import (  # noqa: E402
+from cnnlib.figures.sharing import (  # noqa: E402
     EXAMPLE_IMAGE,
     EXAMPLE_KERNEL,
     correlate,
@@ -136,7 +138,7 @@ def test_receptive_cone_counts_the_receptive_field():
 
 
 def test_receptive_field_figure():
-    fig, gradients = diagrams.receptive_field_figure((1, 2, 3), 3, 9)
+    fig, gradients = locality_figures.receptive_field_figure((1, 2, 3), 3, 9)
     assert [(g > 0).sum() for g in gradients.values()] == [9, 25, 49]
     assert [ax.get_title().split(": ")[1] for ax in fig.axes[1:]] == ["3×3", "5×5", "7×7"]
 
@@ -149,7 +151,7 @@ def test_weight_matrix_figure():
 
 def test_parameter_growth_figure():
     sides = [10, 32, 100, 1000]
-    fig, counts = diagrams.parameter_growth_figure(sides, window=10, marks=(32, 1000))
+    fig, counts = locality_figures.parameter_growth_figure(sides, window=10, marks=(32, 1000))
     assert counts["full"] == [s**4 for s in sides]
     assert counts["local"] == [s * s * 100 for s in sides]
     assert counts["shared"] == [100] * 4
@@ -157,7 +159,7 @@ def test_parameter_growth_figure():
     assert ax.get_xscale() == ax.get_yscale() == "log"
     assert ax.get_xlabel() and ax.get_ylabel()
     with pytest.raises(ValueError, match="at least the window"):
-        diagrams.parameter_growth_figure([5, 10], window=10)
+        locality_figures.parameter_growth_figure([5, 10], window=10)
 
 
 # --- the sliding window --------------------------------------------------------
@@ -197,21 +199,21 @@ def test_frame_rejects_a_position_outside_the_output():
 
 
 def test_sliding_window_figure():
-    fig, values = diagrams.sliding_window_figure([(1, 0, 0), (1, 0, 8), (1, 1, 0), (2, 1, 4)])
+    fig, values = sharing_figures.sliding_window_figure([(1, 0, 0), (1, 0, 8), (1, 1, 0), (2, 1, 4)])
     assert values == [4, 4, 2, 4]
     assert len(fig.axes) == 8
 
 
 def test_image_panels():
-    fig = diagrams.image_panels([np.zeros((4, 5)), np.ones((4, 5))], ["a", "b"], colorbar_label="value")
+    fig = sharing_figures.image_panels([np.zeros((4, 5)), np.ones((4, 5))], ["a", "b"], colorbar_label="value")
     images = [ax.images[0] for ax in fig.axes if ax.images]
     assert len(images) == 2 and images[0].get_clim() == images[1].get_clim() == (0.0, 1.0)
     with pytest.raises(ValueError, match="titles"):
-        diagrams.image_panels([np.zeros((2, 2))], ["a", "b"])
+        sharing_figures.image_panels([np.zeros((2, 2))], ["a", "b"])
 
 
 def test_coverage_figure_marks_the_pixels_never_read():
-    fig, coverages = diagrams.coverage_figure(1000, 10, strides=(10, 8), last=30)
+    fig, coverages = sharing_figures.coverage_figure(1000, 10, strides=(10, 8), last=30)
     assert (coverages[10] == 1).all()
     assert (coverages[8] == 0).sum() == 6
     never = [bar for bar in fig.axes[1].patches if bar.get_height() == 0.15]

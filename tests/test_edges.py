@@ -14,7 +14,8 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from cnnlib import conv2d_as_matrix, edges  # noqa: E402
+from cnnlib import conv2d_as_matrix, data, edges  # noqa: E402
+from cnnlib.figures import edges as edge_figures  # noqa: E402
 
 # --- the caption's numbers, derived by hand from its own formulas -----------------------
 
@@ -85,24 +86,24 @@ def test_counts_reject_bad_sizes():
 
 
 def test_photo_shape_range_and_determinism():
-    photo = edges.load_photo()
+    photo = data.load_photo()
     assert photo.shape == (280, 320) and photo.dtype == np.float64
     assert 0 <= photo.min() < photo.max() <= 1
     assert photo.std() > 0.05  # a photograph, not a flat field
-    np.testing.assert_array_equal(photo, edges.load_photo("chelsea", (280, 320)))
-    assert edges.load_photo("camera", (56, 64)).shape == (56, 64)
+    np.testing.assert_array_equal(photo, data.load_photo("chelsea", (280, 320)))
+    assert data.load_photo("camera", (56, 64)).shape == (56, 64)
 
 
 def test_load_photo_rejects_unknown_names():
     with pytest.raises(ValueError, match="name must be one of"):
-        edges.load_photo("eagle")  # needs a download
+        data.load_photo("eagle")  # needs a download
 
 
 def test_fit_to_size_crops_centrally():
     image = np.arange(6 * 12, dtype=float).reshape(6, 12)
-    np.testing.assert_array_equal(edges.fit_to_size(image, (6, 8)), image[:, 2:10])  # exact fit: no resize
-    np.testing.assert_array_equal(edges.fit_to_size(image.T, (8, 6)), image.T[2:10, :])
-    assert edges.fit_to_size(image, (3, 4)).shape == (3, 4)
+    np.testing.assert_array_equal(data.fit_to_size(image, (6, 8)), image[:, 2:10])  # exact fit: no resize
+    np.testing.assert_array_equal(data.fit_to_size(image.T, (8, 6)), image.T[2:10, :])
+    assert data.fit_to_size(image, (3, 4)).shape == (3, 4)
 
 
 def test_filter2d_is_the_difference_with_the_left_neighbour():
@@ -140,7 +141,7 @@ def test_time_edge_products_rows():
     assert rows[0]["dense matrix"] is not None and rows[1]["dense matrix"] is None  # over the budget
     assert rows[1]["dense_bytes"] == edges.dense_matrix_bytes(14, 16)
     assert all(r[m] > 0 for r in rows for m in edges.METHODS[:3])
-    table = edges.timings_table(rows)
+    table = edge_figures.timings_table(rows)
     assert table.count("<tr>") == 3 and "–" in table
 
 
@@ -159,7 +160,7 @@ def test_loglog_fit_recovers_a_power_law():
 
 @pytest.fixture(scope="module")
 def small_photo():
-    return edges.load_photo("chelsea", (70, 80))
+    return data.load_photo("chelsea", (70, 80))
 
 
 def test_loss_curvature_matches_brute_force(small_photo):
@@ -225,29 +226,29 @@ def test_learn_kernel_rejects_bad_input(small_photo):
 
 
 def test_preset_kernels():
-    for name, k in edges.PRESET_KERNELS.items():
+    for name, k in edge_figures.PRESET_KERNELS.items():
         assert k.shape == (3, 3), name
-    assert edges.PRESET_KERNELS["box blur"].sum() == pytest.approx(1)
-    assert edges.PRESET_KERNELS["Gaussian blur"].sum() == pytest.approx(1)
-    assert edges.PRESET_KERNELS["sharpen"].sum() == pytest.approx(1)
+    assert edge_figures.PRESET_KERNELS["box blur"].sum() == pytest.approx(1)
+    assert edge_figures.PRESET_KERNELS["Gaussian blur"].sum() == pytest.approx(1)
+    assert edge_figures.PRESET_KERNELS["sharpen"].sum() == pytest.approx(1)
     for name in ["vertical edge [-1, 1]", "Sobel (vertical edges)", "Laplacian (all edges)"]:
-        assert edges.PRESET_KERNELS[name].sum() == 0
+        assert edge_figures.PRESET_KERNELS[name].sum() == 0
     x = np.random.default_rng(0).random((6, 7))
-    np.testing.assert_allclose(edges.filter2d(x, edges.PRESET_KERNELS["identity"], padding=1), x)
+    np.testing.assert_allclose(edges.filter2d(x, edge_figures.PRESET_KERNELS["identity"], padding=1), x)
 
 
 def test_parse_kernel():
-    np.testing.assert_array_equal(edges.parse_kernel("0 -1 0; -1 5 -1; 0 -1 0"),
-                                  edges.PRESET_KERNELS["sharpen"])
-    np.testing.assert_allclose(edges.parse_kernel("1/9, 1/9\n1/9 1/9"), np.full((2, 2), 1 / 9))
+    np.testing.assert_array_equal(edge_figures.parse_kernel("0 -1 0; -1 5 -1; 0 -1 0"),
+                                  edge_figures.PRESET_KERNELS["sharpen"])
+    np.testing.assert_allclose(edge_figures.parse_kernel("1/9, 1/9\n1/9 1/9"), np.full((2, 2), 1 / 9))
     with pytest.raises(ValueError, match="different lengths"):
-        edges.parse_kernel("1 2; 3")
+        edge_figures.parse_kernel("1 2; 3")
     with pytest.raises(ValueError, match="not a number"):
-        edges.parse_kernel("1 x")
+        edge_figures.parse_kernel("1 x")
     with pytest.raises(ValueError, match="no kernel"):
-        edges.parse_kernel(" ; ")
+        edge_figures.parse_kernel(" ; ")
     with pytest.raises(TypeError):
-        edges.parse_kernel([1, 2])
+        edge_figures.parse_kernel([1, 2])
 
 
 def test_figures_have_labelled_axes(small_photo):
@@ -255,28 +256,28 @@ def test_figures_have_labelled_axes(small_photo):
 
     edge_map = edges.filter2d(small_photo, edges.VERTICAL_EDGE)
     figs = [
-        edges.plot_images({"photo": small_photo, "edges": edge_map}),
-        edges.plot_matrix_pattern(conv2d_as_matrix(edges.VERTICAL_EDGE[None, None], (1, 3, 4)), (3, 4)),
-        edges.plot_losses({"a": [1.0, 0.1, 0.01]}),
-        edges.plot_filter_grid(small_photo, region=(slice(0, 30), slice(0, 40))),
+        edge_figures.plot_images({"photo": small_photo, "edges": edge_map}),
+        edge_figures.plot_matrix_pattern(conv2d_as_matrix(edges.VERTICAL_EDGE[None, None], (1, 3, 4)), (3, 4)),
+        edge_figures.plot_losses({"a": [1.0, 0.1, 0.01]}),
+        edge_figures.plot_filter_grid(small_photo, region=(slice(0, 30), slice(0, 40))),
     ]
     rows = [dict(height=7, width=8, pixels=56, dense_bytes=0, **{m: 1e-4 for m in edges.METHODS}),
             dict(height=14, width=16, pixels=224, dense_bytes=0, **{m: 1e-3 for m in edges.METHODS})]
-    figs.append(edges.plot_timings(rows, fit=(2.0, 1e-8), full=(28, 32)))
+    figs.append(edge_figures.plot_timings(rows, fit=(2.0, 1e-8), full=(28, 32)))
     for fig in figs:
         for ax in fig.axes:
             if ax.get_visible() and ax.get_label() != "<colorbar>":
                 assert ax.get_xlabel() and ax.get_ylabel(), fig
         plt.close(fig)
-    assert len(figs[3].axes) == len(edges.PRESET_KERNELS)
+    assert len(figs[3].axes) == len(edge_figures.PRESET_KERNELS)
     with pytest.raises(ValueError, match="columns"):
-        edges.plot_matrix_pattern(np.zeros((2, 5)), (2, 3))
+        edge_figures.plot_matrix_pattern(np.zeros((2, 5)), (2, 3))
 
 
 def _filter_picture(image, kernel, panel_size=3.2):
-    from cnnlib.live_figure import render_png
+    from cnnlib.figures.live import render_png
 
-    return render_png(lambda fig, **values: edges.draw_filtered(fig, image, values["kernel"]),
+    return render_png(lambda fig, **values: edge_figures.draw_filtered(fig, image, values["kernel"]),
                       {"kernel": kernel}, figsize=(panel_size * 2 * 1.15, panel_size))
 
 
@@ -291,12 +292,12 @@ def _intact(png):
 
 
 def test_filter_widget_follows_the_preset(small_photo):
-    live = edges.filter_widget(small_photo)
+    live = edge_figures.filter_widget(small_photo)
     preset, text = live.controls["preset"], live.controls["kernel"]
     assert live.redraws == 1
-    assert live.image.value == _filter_picture(small_photo, edges.kernel_text(edges.PRESET_KERNELS["vertical edge [-1, 1]"]))
+    assert live.image.value == _filter_picture(small_photo, edge_figures.kernel_text(edge_figures.PRESET_KERNELS["vertical edge [-1, 1]"]))
     preset.value = "sharpen"           # writes the kernel into the text box: still one redraw
-    np.testing.assert_array_equal(edges.parse_kernel(text.value), edges.PRESET_KERNELS["sharpen"])
+    np.testing.assert_array_equal(edge_figures.parse_kernel(text.value), edge_figures.PRESET_KERNELS["sharpen"])
     assert live.redraws == 2
     assert live.image.value == _filter_picture(small_photo, text.value)
     text.value = "1 2; 3"              # a bad kernel is reported in the picture, not raised
@@ -307,7 +308,7 @@ def test_filter_widget_follows_the_preset(small_photo):
 
 
 def test_filter_widget_redraws_once_per_change_intact(small_photo):
-    live = edges.filter_widget(small_photo)
+    live = edge_figures.filter_widget(small_photo)
     preset, text = live.controls["preset"], live.controls["kernel"]
     changes = [(preset, "box blur"), (text, "1 0 -1"), (preset, "Laplacian (all edges)"), (text, "x"),
                (preset, "identity")]
@@ -319,10 +320,10 @@ def test_filter_widget_redraws_once_per_change_intact(small_photo):
 
 
 def test_filter_widget_start(small_photo):
-    assert edges.filter_widget(small_photo).controls["preset"].value == "vertical edge [-1, 1]"
+    assert edge_figures.filter_widget(small_photo).controls["preset"].value == "vertical edge [-1, 1]"
     mine = {"blur": np.full((2, 2), 0.25), "id": np.ones((1, 1))}
-    live = edges.filter_widget(small_photo, mine)
+    live = edge_figures.filter_widget(small_photo, mine)
     assert live.controls["preset"].value == "blur"
-    assert live.controls["kernel"].value == edges.kernel_text(mine["blur"]) == "0.25 0.25; 0.25 0.25"
+    assert live.controls["kernel"].value == edge_figures.kernel_text(mine["blur"]) == "0.25 0.25; 0.25 0.25"
     with pytest.raises(ValueError, match="start must be one of"):
-        edges.filter_widget(small_photo, mine, start="sharpen")
+        edge_figures.filter_widget(small_photo, mine, start="sharpen")

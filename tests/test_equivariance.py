@@ -330,12 +330,12 @@ def test_circular_convolve_refuses_mismatched_shapes():
 
 
 # --------------------------------------------------------------------------
-# the chapter's figures and widget (cnnlib.shift_widget)
+# the chapter's figures and widget (cnnlib.figures.equivariance)
 # --------------------------------------------------------------------------
 
 
 def test_shift_panels_agree_with_the_measures():
-    from cnnlib.shift_widget import shift_panels
+    from cnnlib.figures.equivariance import shift_panels
 
     image = E.chapter_image(side=16)[0]
     kernel = E.chapter_kernel(3)[0, 0]
@@ -358,7 +358,7 @@ def test_figures_and_widget_build():
     import ipywidgets
     import matplotlib.pyplot as plt
 
-    from cnnlib.shift_widget import errors_figure, shift_figure, shift_report_figure, shift_widget
+    from cnnlib.figures.equivariance import errors_figure, shift_figure, shift_report_figure, shift_widget
 
     image, kernel = E.chapter_image(side=16)[0], E.chapter_kernel(3)[0, 0]
     fig = shift_figure(image, kernel, 1)
@@ -379,8 +379,8 @@ def test_figures_and_widget_build():
 
 
 def _shift_picture(image, kernel, **values):
-    from cnnlib.live_figure import render_png
-    from cnnlib.shift_widget import draw_shift_row
+    from cnnlib.figures.live import render_png
+    from cnnlib.figures.equivariance import draw_shift_row
 
     return render_png(lambda fig, shift, padding_mode: draw_shift_row(fig, image, kernel, shift, padding_mode),
                       values, figsize=(12, 3.2))
@@ -397,7 +397,7 @@ def _intact(png):
 
 
 def test_shift_widget_redraws_once_per_change_and_shows_the_new_values():
-    from cnnlib.shift_widget import shift_widget
+    from cnnlib.figures.equivariance import shift_widget
 
     image, kernel = E.chapter_image(side=16)[0], E.chapter_kernel(3)[0, 0]
     live = shift_widget(image, kernel, max_shift=4)

@@ -16,7 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnnlib import counting, models
 from cnnlib import inception as inc
-from cnnlib.inception_diagram import draw_inception, inception_figure, plot_reduction_costs
+from cnnlib.figures.inception import draw_inception, inception_figure, plot_reduction_costs
 
 
 def torch_params(module):  # the oracle, written out here on purpose

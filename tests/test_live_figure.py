@@ -1,4 +1,4 @@
-"""cnnlib.live_figure: one redraw per change, intact pictures under concurrent changes."""
+"""cnnlib.figures.live: one redraw per change, intact pictures under concurrent changes."""
 
 import io
 import threading
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlib.live_figure import LiveFigure, render_png
+from cnnlib.figures.live import LiveFigure, render_png
 
 
 def draw_bar(fig, height, width=1):

@@ -1,4 +1,4 @@
-"""The sliding-window widget of chapter 2 on cnnlib.live_figure.LiveFigure:
+"""The sliding-window widget of chapter 2 on cnnlib.figures.live.LiveFigure:
 the sliders follow the geometry, each change redraws once, and the picture is
 an intact PNG of exactly the frame the sliders describe."""
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlib.live_figure import render_png
-from cnnlib.sliding_window_widget import (EXAMPLE_IMAGE, EXAMPLE_KERNEL, correlate, draw_frame_figure,
+from cnnlib.figures.live import render_png
+from cnnlib.figures.sharing import (EXAMPLE_IMAGE, EXAMPLE_KERNEL, correlate, draw_frame_figure,
                                           sliding_window_widget)
 
 pytest.importorskip("ipywidgets")

@@ -6,7 +6,7 @@ shift ``l``, the four maps that decide equivariance: the shifted input
 ``S f(x)`` and their difference. :func:`shift_figure` draws them for circular
 and zero padding (the static figure of the book); :func:`shift_widget` redraws
 them from a slider (in a running notebook, on
-:class:`cnnlib.live_figure.LiveFigure`). :func:`error_curves` and
+:class:`cnnlib.figures.live.LiveFigure`). :func:`error_curves` and
 :func:`shift_report_figure` plot the chapter's measurements against the shift.
 
 Shapes: ``image`` ``(H, W)``, ``kernel`` ``(k, k)`` with odd ``k``
@@ -124,7 +124,7 @@ def draw_shift_row(fig, image, kernel, shift, padding_mode="zeros"):
 
 
 def shift_widget(image, kernel, max_shift=12):
-    """A :class:`cnnlib.live_figure.LiveFigure`: a slider for the shift and a choice of padding.
+    """A :class:`cnnlib.figures.live.LiveFigure`: a slider for the shift and a choice of padding.
 
     The error panel outlines the predicted border band (zero padding) in
     yellow. Display it in a notebook; the book shows :func:`shift_figure`.
@@ -133,7 +133,7 @@ def shift_widget(image, kernel, max_shift=12):
     """
     import ipywidgets as widgets
 
-    from cnnlib.live_figure import LiveFigure
+    from cnnlib.figures.live import LiveFigure
 
     image, kernel = _check(image, kernel)
 

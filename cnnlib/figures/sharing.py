@@ -1,21 +1,24 @@
-"""A kernel sliding over a small image: one static frame, and an ipywidgets widget.
+"""Figures of chapter 2 (sharing): a kernel sliding over a small image, image panels, window coverage.
 
 :func:`draw_frame` draws one moment of a convolution (cross-correlation, as
 in PyTorch): the padded input with the window under the kernel outlined, and
 the output map filled in up to the current position. :func:`sliding_window_widget`
 redraws the frame from three sliders (stride, padding, position), once per
-change, on :class:`cnnlib.live_figure.LiveFigure`; the book shows static frames
-(:func:`cnnlib.diagrams.sliding_window_figure`) beside it.
+change, on :class:`cnnlib.figures.live.LiveFigure`; the book shows static frames
+(:func:`sliding_window_figure`) beside it. :func:`image_panels` shows images
+side by side, :func:`coverage_figure` how many windows read each pixel
+(:func:`cnnlib.sharing.window_coverage`).
 
 Shapes: ``image`` is ``(H, W)``, ``kernel`` ``(kh, kw)``; both small (a few
-pixels), since every value is written into its cell.
+pixels) for the sliding window, since every value is written into its cell.
 """
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.patches import Rectangle
 
 from cnnlib.conv import conv2d
-from cnnlib.shapes import conv_output_size, pair
+from cnnlib.shapes import check_int, conv_output_size, pair
 from cnnlib.sharing import SOURCE002_IMAGE, SOURCE002_KERNEL
 
 __all__ = [
@@ -26,6 +29,9 @@ __all__ = [
     "draw_frame",
     "draw_frame_figure",
     "sliding_window_widget",
+    "sliding_window_figure",
+    "image_panels",
+    "coverage_figure",
 ]
 
 # The worked example of source 002: a 5x5 binary image and a 3x3 "X" kernel.
@@ -140,18 +146,18 @@ def draw_frame_figure(fig, stride=1, padding=0, position=0, image=None, kernel=N
 
 
 def sliding_window_widget(image=None, kernel=None, max_stride=3, max_padding=2):
-    """A :class:`cnnlib.live_figure.LiveFigure` with sliders for stride, padding and position.
+    """A :class:`cnnlib.figures.live.LiveFigure` with sliders for stride, padding and position.
 
     Moving stride or padding changes the output size, and the position
     slider's range follows (a position beyond the new range moves to the
     last one) within the same redraw. The picture is
     :func:`draw_frame_figure` of the sliders' values, redrawn once per
     change. Display it in a notebook; the rendered book shows static frames
-    (:func:`cnnlib.diagrams.sliding_window_figure`) instead.
+    (:func:`cnnlib.figures.sharing.sliding_window_figure`) instead.
     """
     import ipywidgets as widgets
 
-    from cnnlib.live_figure import LiveFigure
+    from cnnlib.figures.live import LiveFigure
 
     image = EXAMPLE_IMAGE if image is None else _check_2d("image", image)
     kernel = EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
@@ -170,3 +176,94 @@ def sliding_window_widget(image=None, kernel=None, max_stride=3, max_padding=2):
         "padding": widgets.IntSlider(value=0, min=0, max=max_padding, description="padding"),
         "position": widgets.IntSlider(value=0, min=0, max=positions(1, 0) - 1, description="position"),
     }, constrain=constrain, figsize=(8, 4))
+
+
+# --------------------------------------------------------------------------
+# The chapter's static figures
+# --------------------------------------------------------------------------
+
+
+def sliding_window_figure(frames, image=None, kernel=None, columns=2):
+    """Static frames of the sliding window, ``columns`` frames per row: each
+    frame is the input with the window, above the output map.
+
+    ``frames`` is a list of ``(stride, padding, position)``. Returns
+    ``(fig, values)`` with the output value of each frame.
+    """
+    import matplotlib.pyplot as plt
+
+
+    columns = check_int("columns", columns, 1)
+    rows = -(-len(frames) // columns)
+    fig, axes = plt.subplots(2 * rows, columns, figsize=(3.6 * columns, 5.6 * rows), squeeze=False,
+                             gridspec_kw={"height_ratios": [1.35, 1] * rows}, layout="constrained")
+    values = []
+    for k, (stride, padding, position) in enumerate(frames):
+        r, c = divmod(k, columns)
+        values.append(draw_frame(axes[2 * r, c], axes[2 * r + 1, c], image, kernel, position, stride, padding))
+    for k in range(len(frames), rows * columns):
+        r, c = divmod(k, columns)
+        axes[2 * r, c].axis("off")
+        axes[2 * r + 1, c].axis("off")
+    return fig, values
+
+
+def image_panels(images, titles, cmap="cividis", vmin=None, vmax=None, colorbar_label=None):
+    """Grey-scale images side by side on one colour scale, with titles.
+
+    ``images``: a list of ``(H, W)`` arrays. ``vmin``/``vmax`` default to the
+    smallest and largest value over all images, so equal colours mean equal
+    values. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    images = [np.asarray(im, dtype=float) for im in images]
+    if len(images) != len(titles):
+        raise ValueError(f"got {len(images)} images but {len(titles)} titles")
+    for im in images:
+        if im.ndim != 2:
+            raise ValueError(f"every image must be 2-D (H, W), got shape {im.shape}")
+    vmin = min(im.min() for im in images) if vmin is None else vmin
+    vmax = max(im.max() for im in images) if vmax is None else vmax
+    fig, axes = plt.subplots(1, len(images), figsize=(2.9 * len(images) + 0.9, 3.2), squeeze=False,
+                             layout="constrained")
+    for ax, im, title in zip(axes[0], images, titles):
+        shown = ax.imshow(im, cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("column")
+        ax.set_ylabel("row")
+    fig.colorbar(shown, ax=axes[0].tolist(), shrink=0.85, label=colorbar_label)
+    return fig
+
+
+def coverage_figure(size, kernel_size, strides, last=40):
+    """How many windows read each of the last ``last`` pixels of an axis, one panel per stride.
+
+    Returns ``(fig, coverages)`` with ``coverages[stride]`` the full
+    ``(size,)`` array of :func:`cnnlib.sharing.window_coverage`.
+    """
+    import matplotlib.pyplot as plt
+
+    from cnnlib.sharing import window_coverage
+
+    last = check_int("last", last, 1)
+    fig, axes = plt.subplots(len(strides), 1, figsize=(8, 1.9 * len(strides)), squeeze=False, sharex=True,
+                             layout="constrained")
+    coverages = {}
+    for ax, stride in zip(axes[:, 0], strides):
+        coverage = window_coverage(size, kernel_size, stride)
+        coverages[stride] = coverage
+        xs = np.arange(size - min(last, size), size)
+        ax.bar(xs, coverage[xs], width=0.85, color=colormaps["viridis"](0.35))
+        never = xs[coverage[xs] == 0]
+        if never.size:
+            ax.bar(never, np.full(never.size, 0.15), width=0.85, color=colormaps["viridis"](0.9),
+                   label="never read")
+            ax.legend(loc="upper left", fontsize=8)
+        ax.set_ylim(0, max(coverage.max(), 1) + 0.6)
+        ax.set_yticks(range(0, coverage.max() + 1))
+        ax.set_ylabel("windows")
+        ax.set_title(f"{kernel_size}-pixel windows, stride {stride}: "
+                     f"{conv_output_size(size, kernel_size, stride)} windows along {size} pixels", fontsize=10)
+    axes[-1, 0].set_xlabel("pixel index (the last pixels of the axis)")
+    return fig, coverages
