@@ -46,7 +46,7 @@ NAIVE_CASE = ("small", (1, 3, 16, 16), 4, 3, 1)
 clock = time.thread_time
 
 
-def keep_freed_memory():
+def _keep_freed_memory():
     """Ask glibc not to return freed memory to the OS (no page faults on reuse). False if not glibc."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
@@ -56,14 +56,14 @@ def keep_freed_memory():
         return False
 
 
-def compare(ours, theirs, rounds):
+def _compare(ours, theirs, rounds):
     """Median times of two functions and the median of their per-round ratio."""
     s = time_rounds({"ours": ours, "theirs": theirs}, rounds, min_time=0.01, clock=clock)
     ratio = float(np.median(np.array(s["ours"]) / np.array(s["theirs"])))
     return float(np.median(s["ours"])), float(np.median(s["theirs"])), ratio
 
 
-def make_case(shape, c_out, k, seed=0):
+def _make_case(shape, c_out, k, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape, dtype=np.float32)
     w = rng.standard_normal((c_out, shape[1], k, k), dtype=np.float32) / np.float32(k * np.sqrt(shape[1]))
@@ -71,7 +71,7 @@ def make_case(shape, c_out, k, seed=0):
     return x, w, b
 
 
-def torch_backward(x, w, b, dout, padding):
+def _torch_backward(x, w, b, dout, padding):
     """A function running only PyTorch's backward pass of one conv2d (graph kept)."""
     xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     y = F.conv2d(xt, wt, bt, padding=padding)
@@ -79,7 +79,7 @@ def torch_backward(x, w, b, dout, padding):
     return lambda: torch.autograd.grad(y, (xt, wt, bt), g, retain_graph=True)
 
 
-def matmul_rate(macs, dtype=np.float32):
+def _matmul_rate(macs, dtype=np.float32):
     """Multiply-adds per second of a square NumPy matrix product of about ``macs`` MACs."""
     n = max(32, round(macs ** (1 / 3)))
     rng = np.random.default_rng(1)
@@ -89,43 +89,43 @@ def matmul_rate(macs, dtype=np.float32):
     return n, n**3 / seconds
 
 
-def fmt_time(seconds):
+def _fmt_time(seconds):
     return f"{seconds * 1e3:8.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:8.1f} us"
 
 
-def verdict(ratio, target):
+def _verdict(ratio, target):
     return f"{ratio:5.2f}x  {'ok  ' if ratio <= target else 'MISS'} (target <= {target}x)"
 
 
-def run(rounds=15, default_malloc=False):
-    kept = False if default_malloc else keep_freed_memory()
+def _run(rounds=15, default_malloc=False):
+    kept = False if default_malloc else _keep_freed_memory()
     torch.set_num_threads(1)
     rows = []
     with threadpool_limits(limits=1):
         for label, shape, c_out, k, p in CASES:
-            x, w, b = make_case(shape, c_out, k)
+            x, w, b = _make_case(shape, c_out, k)
             xt, wt, bt = (torch.from_numpy(a) for a in (x, w, b))
             dout = np.random.default_rng(2).standard_normal((shape[0], c_out, *shape[2:]), dtype=np.float32)
-            fwd = compare(lambda: conv2d(x, w, b, padding=p), lambda: F.conv2d(xt, wt, bt, padding=p), rounds)
-            bwd = compare(
-                lambda: conv2d_backward(dout, x, w, b, padding=p), torch_backward(x, w, b, dout, p), rounds
+            fwd = _compare(lambda: conv2d(x, w, b, padding=p), lambda: F.conv2d(xt, wt, bt, padding=p), rounds)
+            bwd = _compare(
+                lambda: conv2d_backward(dout, x, w, b, padding=p), _torch_backward(x, w, b, dout, p), rounds
             )
             macs = counting.conv2d_macs(shape[2:], shape[1], c_out, k, padding=p, batch=shape[0])
             rows.append((label, shape, c_out, k, p, fwd, bwd, macs))
 
         # The naive loops are ~10^3 times slower: time them on a small case only.
         _, shape, c_out, k, p = NAIVE_CASE
-        x, w, b = make_case(shape, c_out, k)
+        x, w, b = _make_case(shape, c_out, k)
         dout = np.ones((shape[0], c_out, *shape[2:]), dtype=np.float32)
         naive = {
-            "forward": compare(lambda: conv2d_naive(x, w, b, padding=p), lambda: conv2d(x, w, b, padding=p), 3),
-            "backward": compare(
+            "forward": _compare(lambda: conv2d_naive(x, w, b, padding=p), lambda: conv2d(x, w, b, padding=p), 3),
+            "backward": _compare(
                 lambda: conv2d_backward_naive(dout, x, w, b, padding=p),
                 lambda: conv2d_backward(dout, x, w, b, padding=p),
                 3,
             ),
         }
-        mm = {label: matmul_rate(macs) for label, *_, macs in rows}
+        mm = {label: _matmul_rate(macs) for label, *_, macs in rows}
 
     print("cnnlib.bench: float32, one thread (torch.set_num_threads(1), threadpool_limits(1))")
     print(f"times: median thread CPU time per call over {rounds} interleaved rounds;")
@@ -140,14 +140,14 @@ def run(rounds=15, default_malloc=False):
             ("backward", bwd, BACKWARD_TARGET),
         ):
             ok &= ratio <= target
-            print(f"{name:<40}{pass_:<10}{fmt_time(ours):>11}{fmt_time(theirs):>11}   {verdict(ratio, target)}")
+            print(f"{name:<40}{pass_:<10}{_fmt_time(ours):>11}{_fmt_time(theirs):>11}   {_verdict(ratio, target)}")
             name = ""
 
     _, shape, c_out, k, p = NAIVE_CASE
     print(f"\nnaive loops / vectorised, on a small case x{shape} w({c_out},{shape[1]},{k},{k}) p={p}")
     print("(the naive loops would take seconds to minutes on (a) and (b)):")
     for pass_, (slow, fast, ratio) in naive.items():
-        print(f"  {pass_:<9} naive {fmt_time(slow)}, vectorised {fmt_time(fast)}: {ratio:,.0f}x slower")
+        print(f"  {pass_:<9} naive {_fmt_time(slow)}, vectorised {_fmt_time(fast)}: {ratio:,.0f}x slower")
 
     print("\nmultiply-adds per second, forward (cnnlib.counting.conv2d_macs), vs a float32 square matmul:")
     for label, shape, c_out, k, p, fwd, bwd, macs in rows:
@@ -169,7 +169,7 @@ def main(argv=None):
     )
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
     args = parser.parse_args(argv)
-    ok = run(args.rounds, args.default_malloc)
+    ok = _run(args.rounds, args.default_malloc)
     return 1 if args.strict and not ok else 0
 
 

@@ -8,9 +8,9 @@ are in :mod:`cnnlib.figures.edges`):
 
 * filtering: :func:`filter2d` (the photograph is
   :func:`cnnlib.data.load_photo`, resized to :data:`PHOTO_SIZE`);
-* the caption's counts as exact integers (:func:`conv_flops`,
-  :func:`dense_matrix_entries`, ...), all of them in :func:`caption_counts`
-  (the claims audit, :mod:`cnnlib.claims`, judges the caption's claims with them);
+* the caption's counts as exact integers, all of them in :func:`caption_counts`
+  (the claims audit, :mod:`cnnlib.claims`, judges the caption's claims with
+  them), and :func:`dense_matrix_entries`, :func:`counted_time_ratio` for the timings;
 * timing (with :mod:`cnnlib.timing`): the measurement loop :func:`time_edge_products`
   and :func:`loglog_fit`;
 * learning a kernel back from an image and its filtered version by gradient
@@ -40,15 +40,7 @@ __all__ = [
     "PHOTO_SIZE",
     "METHODS",
     "filter2d",
-    "edge_output_shape",
-    "conv_flops",
     "dense_matrix_entries",
-    "dense_matrix_bytes",
-    "storage_ratio",
-    "dense_matmul_flops",
-    "compute_ratio",
-    "sparse_nonzeros",
-    "sparse_matmul_flops",
     "counted_time_ratio",
     "caption_counts",
     "time_edge_products",
@@ -98,13 +90,13 @@ def _geometry(height, width, kernel_size):
     return height * width, ho * wo, kh * kw
 
 
-def edge_output_shape(height, width, kernel_size=(1, 2)):
+def _edge_output_shape(height, width, kernel_size=(1, 2)):
     """``(H_out, W_out)`` of a convolution without padding: ``(280, 319)`` for fig. 9.6."""
     _geometry(height, width, kernel_size)
     return conv_output_size((height, width), pair("kernel_size", kernel_size))
 
 
-def conv_flops(height, width, kernel_size=(1, 2)):
+def _conv_flops(height, width, kernel_size=(1, 2)):
     """Floating-point operations of the convolution: ``k`` multiplications and
     ``k - 1`` additions for each output pixel, ``k = kh * kw`` weights."""
     _, n_out, k = _geometry(height, width, kernel_size)
@@ -117,47 +109,47 @@ def dense_matrix_entries(height, width, kernel_size=(1, 2)):
     return n_out * n_in
 
 
-def dense_matrix_bytes(height, width, kernel_size=(1, 2), dtype=np.float32):
+def _dense_matrix_bytes(height, width, kernel_size=(1, 2), dtype=np.float32):
     """Bytes the dense matrix takes with entries of ``dtype``."""
     return dense_matrix_entries(height, width, kernel_size) * np.dtype(dtype).itemsize
 
 
-def storage_ratio(height, width, kernel_size=(1, 2)):
+def _storage_ratio(height, width, kernel_size=(1, 2)):
     """How many times more numbers the dense matrix stores than the kernel (a ``Fraction``)."""
     _, _, k = _geometry(height, width, kernel_size)
     return Fraction(dense_matrix_entries(height, width, kernel_size), k)
 
 
-def dense_matmul_flops(height, width, kernel_size=(1, 2)):
+def _dense_matmul_flops(height, width, kernel_size=(1, 2)):
     """Floating-point operations of the dense matrix-vector product: for each
     output, one multiplication per input pixel and one fewer additions."""
     n_in, n_out, _ = _geometry(height, width, kernel_size)
     return n_out * (2 * n_in - 1)
 
 
-def compute_ratio(height, width, kernel_size=(1, 2)):
+def _compute_ratio(height, width, kernel_size=(1, 2)):
     """Dense matrix product's operations over the convolution's (a ``Fraction``)."""
-    return Fraction(dense_matmul_flops(height, width, kernel_size), conv_flops(height, width, kernel_size))
+    return Fraction(_dense_matmul_flops(height, width, kernel_size), _conv_flops(height, width, kernel_size))
 
 
-def sparse_nonzeros(height, width, kernel_size=(1, 2)):
+def _sparse_nonzeros(height, width, kernel_size=(1, 2)):
     """Non-zeros of the convolution matrix (no padding): ``k`` in each of its rows."""
     _, n_out, k = _geometry(height, width, kernel_size)
     return n_out * k
 
 
-def sparse_matmul_flops(height, width, kernel_size=(1, 2)):
+def _sparse_matmul_flops(height, width, kernel_size=(1, 2)):
     """Operations of the sparse product that stores only the non-zeros: one
     multiplication per non-zero, and per row one addition fewer than its non-zeros."""
     _, n_out, _ = _geometry(height, width, kernel_size)
-    nnz = sparse_nonzeros(height, width, kernel_size)
+    nnz = _sparse_nonzeros(height, width, kernel_size)
     return nnz + (nnz - n_out)
 
 
 def counted_time_ratio(height, width, kernel_size=(1, 2)):
     """The operation ratio dense / convolution as a float: what the clock would
     show if only operations counted."""
-    return float(compute_ratio(height, width, kernel_size))
+    return float(_compute_ratio(height, width, kernel_size))
 
 
 def caption_counts(height=PHOTO_SIZE[0], width=PHOTO_SIZE[1], kernel_size=(1, 2)):
@@ -173,21 +165,21 @@ def caption_counts(height=PHOTO_SIZE[0], width=PHOTO_SIZE[1], kernel_size=(1, 2)
     n_in, n_out, k = _geometry(height, width, kernel_size)
     entries = dense_matrix_entries(height, width, kernel_size)
     return {
-        "output_shape": edge_output_shape(height, width, kernel_size),
+        "output_shape": _edge_output_shape(height, width, kernel_size),
         "output_pixels": n_out,
         "input_pixels": n_in,
         "kernel_weights": k,
-        "conv_flops": conv_flops(height, width, kernel_size),
+        "conv_flops": _conv_flops(height, width, kernel_size),
         "conv_flops_subtract": n_out,
         "matrix_entries": entries,
-        "storage_ratio": storage_ratio(height, width, kernel_size),
-        "matmul_flops": dense_matmul_flops(height, width, kernel_size),
+        "storage_ratio": _storage_ratio(height, width, kernel_size),
+        "matmul_flops": _dense_matmul_flops(height, width, kernel_size),
         "matmul_flops_2mn": 2 * entries,
-        "compute_ratio": compute_ratio(height, width, kernel_size),
-        "sparse_nonzeros": sparse_nonzeros(height, width, kernel_size),
-        "sparse_flops": sparse_matmul_flops(height, width, kernel_size),
-        "dense_bytes_float32": dense_matrix_bytes(height, width, kernel_size, np.float32),
-        "dense_bytes_float64": dense_matrix_bytes(height, width, kernel_size, np.float64),
+        "compute_ratio": _compute_ratio(height, width, kernel_size),
+        "sparse_nonzeros": _sparse_nonzeros(height, width, kernel_size),
+        "sparse_flops": _sparse_matmul_flops(height, width, kernel_size),
+        "dense_bytes_float32": _dense_matrix_bytes(height, width, kernel_size, np.float32),
+        "dense_bytes_float64": _dense_matrix_bytes(height, width, kernel_size, np.float64),
     }
 
 

@@ -9,7 +9,7 @@ either, for the shifts of :func:`cnnlib.shift`:
     shift(x, dy, dx)[..., i, j] == x[..., i - dy, j - dx]
 
 * :func:`equivariance_error`, :func:`equivariance_error_map`,
-  :func:`invariance_error`, :func:`unchanged_fraction`: one layer, one image,
+  :func:`invariance_error`: one layer, one image,
   one shift. A shift is a pair ``(dy, dx)`` or an int ``l``, which means
   ``(0, l)``: ``l`` pixels to the right, ``I'(x, y) = I(x - l, y)``.
 * :func:`border_band`: where a zero-padded convolution can fail to commute
@@ -40,11 +40,9 @@ from cnnlib.shift import shift as _shift
 from cnnlib.validate import as_real_array
 
 __all__ = [
-    "as_shift",
     "equivariance_error",
     "equivariance_error_map",
     "invariance_error",
-    "unchanged_fraction",
     "border_band",
     "strided_equivariance_error",
     "chapter_image",
@@ -64,7 +62,7 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 
-def as_shift(shift):
+def _as_shift(shift):
     """``l -> (0, l)`` (``l`` pixels to the right); ``(dy, dx) -> (dy, dx)``; checked integers."""
     if isinstance(shift, Integral) and not isinstance(shift, bool):
         return 0, int(shift)
@@ -91,8 +89,8 @@ def _apply(layer_fn, x):
 
 def _both_sides(layer_fn, x, shift, out_shift, mode):
     """``(f(S x), S' f(x), f(x))`` as NumPy arrays of the same shape."""
-    dy, dx = as_shift(shift)
-    ody, odx = (dy, dx) if out_shift is None else as_shift(out_shift)
+    dy, dx = _as_shift(shift)
+    ody, odx = (dy, dx) if out_shift is None else _as_shift(out_shift)
     fx = _apply(layer_fn, x)
     shifted_first = _numpy(_apply(layer_fn, _shift(x, dy, dx, mode)))
     # an invariance check compares with f(x) itself, which may have no image axes left (pooled to a vector)
@@ -163,7 +161,7 @@ def invariance_error(layer_fn, x, shift, mode="circular", relative=True, norm="m
     return equivariance_error(layer_fn, x, shift, out_shift=(0, 0), mode=mode, relative=relative, norm=norm)
 
 
-def unchanged_fraction(layer_fn, x, shift, mode="circular", ignore_zeros=False):
+def _unchanged_fraction(layer_fn, x, shift, mode="circular", ignore_zeros=False):
     """Fraction of the output values that are bit-for-bit equal for ``x`` and its shift, in [0, 1].
 
     With ``ignore_zeros`` only the positions where ``f(x)`` is non-zero count
@@ -218,7 +216,7 @@ def border_band(shape, kernel_size, shift):
     kh, kw = pair("kernel_size", kernel_size)
     if kh % 2 == 0 or kw % 2 == 0:
         raise ValueError(f"kernel_size must be odd for 'same' padding k // 2, got {(kh, kw)}")
-    dy, dx = as_shift(shift)
+    dy, dx = _as_shift(shift)
     ry, rx = kh // 2, kw // 2
     # a frame around the image as wide as the kernel's reach: all a window can touch
     inside = np.zeros((h + 2 * ry, w + 2 * rx), dtype=bool)
@@ -251,7 +249,7 @@ def strided_equivariance_error(layer_fn, x, shift, stride, mode="circular", rela
     """
     if mode != "circular":
         raise ValueError(f"strided_equivariance_error tries every cyclic output shift: mode must be 'circular', got {mode!r}")
-    dy, dx = as_shift(shift)
+    dy, dx = _as_shift(shift)
     sy, sx = pair("stride", stride)
     fx = _numpy(_apply(layer_fn, x))
     first = _numpy(_apply(layer_fn, _shift(x, dy, dx, mode)))
@@ -338,13 +336,13 @@ def pooling_errors(features, pools, shifts=range(0, 9)):
     relative :func:`invariance_error` in the Euclidean norm
     (``|P(S f) - P(f)| / |P(f)|``), and ``{name + "_unchanged": array}``, the
     fraction of non-zero pooled values that keep their value
-    (:func:`unchanged_fraction` with ``ignore_zeros``).
+    (:func:`_unchanged_fraction` with ``ignore_zeros``).
     """
     out = {}
     for name, pool in pools.items():
         out[name] = np.array([invariance_error(pool, features, d, norm="l2") for d in shifts])
         out[name + "_unchanged"] = np.array(
-            [unchanged_fraction(pool, features, d, ignore_zeros=True) for d in shifts]
+            [_unchanged_fraction(pool, features, d, ignore_zeros=True) for d in shifts]
         )
     return out
 

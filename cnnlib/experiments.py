@@ -58,13 +58,13 @@ def _book_cache():
 BOOK_CACHE = _book_cache()
 
 
-def pixel_stats(images):
+def _pixel_stats(images):
     """Mean and standard deviation of all pixels of ``images`` (two floats)."""
     images = np.asarray(images, dtype=np.float64)
     return float(images.mean()), float(images.std())
 
 
-def standardize(images, stats):
+def _standardize(images, stats):
     """``(images - mean) / std`` as float32, with ``stats = (mean, std)`` from the training set."""
     mean, std = stats
     return ((np.asarray(images, dtype=np.float32) - mean) / std).astype(np.float32)
@@ -104,7 +104,7 @@ def split_indices(test_fraction=0.3, seed=0):
     return small, labels, train_idx, test_idx
 
 
-def random_positions(n, canvas_size, seed=0):
+def _random_positions(n, canvas_size, seed=0):
     """Top-left corners ``(rows, cols)`` of ``n`` digits placed uniformly at random on the canvas."""
     room = canvas_size - data.DIGIT_SIZE
     rng = np.random.default_rng(seed)
@@ -147,11 +147,11 @@ def sample_efficiency(
         small, labels, train_idx, test_idx = split_indices(test_fraction)
         if max(sizes) > len(train_idx) or min(sizes) < 1:
             raise ValueError(f"sizes must lie in [1, {len(train_idx)}] (the training split), got {sizes}")
-        rows, cols = random_positions(len(labels), canvas_size, placement_seed)
+        rows, cols = _random_positions(len(labels), canvas_size, placement_seed)
         images = data.place_on_canvas(small, canvas_size, rows, cols)
-        stats = pixel_stats(images[train_idx])
-        x_train, y_train = standardize(images[train_idx], stats), labels[train_idx]
-        x_test, y_test = standardize(images[test_idx], stats), labels[test_idx]
+        stats = _pixel_stats(images[train_idx])
+        x_train, y_train = _standardize(images[train_idx], stats), labels[train_idx]
+        x_test, y_test = _standardize(images[test_idx], stats), labels[test_idx]
         accuracy = {kind: [[0.0] * len(seeds) for _ in sizes] for kind in kinds}
         train_accuracy = copy.deepcopy(accuracy)
         with train.progress_bar(len(sizes) * len(seeds) * len(kinds), "sample efficiency", progress) as bar:
@@ -222,15 +222,15 @@ def translation(
         room = canvas_size - data.DIGIT_SIZE
         center = room // 2
         if train_placement == "random":
-            rows, cols = random_positions(len(labels), canvas_size, placement_seed)
+            rows, cols = _random_positions(len(labels), canvas_size, placement_seed)
             rows, cols = rows[train_idx], cols[train_idx]
         elif train_placement == "center":
             rows = cols = center
         else:
             rows, cols = train_placement
         x_train = data.place_on_canvas(small[train_idx], canvas_size, rows, cols)
-        stats = pixel_stats(x_train)
-        x_train, y_train = standardize(x_train, stats), labels[train_idx]
+        stats = _pixel_stats(x_train)
+        x_train, y_train = _standardize(x_train, stats), labels[train_idx]
         if test_size is not None:
             test_idx = test_idx[data.stratified_subset(labels[test_idx], test_size, seed=0)]
         y_test = labels[test_idx]
@@ -249,7 +249,7 @@ def translation(
                     pasted = np.concatenate(
                         [data.place_on_canvas(small[test_idx], canvas_size, r, c) for c in positions]
                     )
-                    predicted[r] = train.predict(model, standardize(pasted, stats)).reshape(len(positions), n)
+                    predicted[r] = train.predict(model, _standardize(pasted, stats)).reshape(len(positions), n)
                     bar.update(1)
                 out["accuracy"][kind] = (predicted == y_test).mean(axis=2).tolist()
                 out["changed"][kind] = (predicted != predicted[center, center]).mean(axis=2).tolist()
@@ -344,14 +344,14 @@ def one_position_summary(result, level=CHANCE + 0.1):
     For every network: ``"horizontal"`` and ``"vertical"`` (the accuracy along
     the two lines through the centre, :func:`shift_curve`), and
     ``"near_chance"``, the smallest horizontal shift at which the accuracy is at
-    most ``level`` on both sides (:func:`first_shift_below`; ``None`` if
+    most ``level`` on both sides (:func:`_first_shift_below`; ``None`` if
     never). Also ``"shifts"`` (the shifts of the curves) and ``"level"``.
     """
     out = {"level": level, "horizontal": {}, "vertical": {}, "near_chance": {}}
     for kind in result["kinds"]:
         out["shifts"], out["horizontal"][kind] = shift_curve(result, kind, "horizontal")
         _, out["vertical"][kind] = shift_curve(result, kind, "vertical")
-        out["near_chance"][kind] = first_shift_below(result, kind, level, "horizontal")
+        out["near_chance"][kind] = _first_shift_below(result, kind, level, "horizontal")
     return out
 
 
@@ -372,7 +372,7 @@ def shift_curve(result, kind, axis="horizontal", measure="accuracy"):
     raise ValueError(f'axis must be "horizontal" or "vertical", got {axis!r}')
 
 
-def first_shift_below(result, kind, level, axis="horizontal"):
+def _first_shift_below(result, kind, level, axis="horizontal"):
     """The smallest ``|shift|`` along ``axis`` at which the accuracy is at most ``level`` on *both* sides.
 
     ``None`` if there is no such shift.

@@ -7,7 +7,7 @@ functions, so that a value reads the same on both pages.
 
 from fractions import Fraction
 
-__all__ = ["sci", "sci_latex", "ratio_text", "percent", "tiny"]
+__all__ = ["sci", "ratio_text", "percent", "tiny"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -36,14 +36,6 @@ def sci(n, digits=2):
         return f"{int(n):,}" if float(n).is_integer() else f"{n:.{digits + 1}g}"
     power = "10" + str(exponent).translate(_SUPERSCRIPT)
     return power if mantissa == "1" else f"{mantissa} × {power}"
-
-
-def sci_latex(n, digits=2):
-    """Like :func:`sci` but as LaTeX for math: ``10**12 -> '10^{12}'``."""
-    mantissa, exponent = _mantissa_exponent(n, digits)
-    if abs(exponent) < 3:
-        return sci(n, digits).replace(",", "{,}")
-    return f"10^{{{exponent}}}" if mantissa == "1" else rf"{mantissa} \times 10^{{{exponent}}}"
 
 
 def ratio_text(a, b):

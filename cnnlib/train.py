@@ -12,7 +12,7 @@ name with a seed and fits it with the settings of :data:`TRAINING` (Adam with a
 one-cycle learning-rate schedule, at least ``steps`` gradient steps and at least
 ``min_epochs`` passes over the training set); batch normalisation, where a
 network has it, gets the exact statistics of the training set afterwards
-(``recalibrate_batch_norm``).
+(computed in one pass over the training images).
 
 >>> import torch
 >>> from cnnlib.data import digits_on_canvas
@@ -65,7 +65,7 @@ def set_determinism(seed=0, threads=1):
     torch.set_num_threads(threads)
 
 
-def as_images(images):
+def _as_images(images):
     """``images`` as a float32 tensor (a NumPy array or a tensor; not copied if already float32)."""
     if isinstance(images, torch.Tensor):
         tensor = images
@@ -81,7 +81,7 @@ def as_images(images):
     return tensor.to(torch.float32)
 
 
-def as_labels(labels, n=None):
+def _as_labels(labels, n=None):
     """``labels`` as a 1-D int64 tensor; with ``n``, check there are ``n`` of them."""
     tensor = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.asarray(labels))
     if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
@@ -93,7 +93,7 @@ def as_labels(labels, n=None):
     return tensor.to(torch.int64)
 
 
-def show_progress(progress=None):
+def _show_progress(progress=None):
     """Whether to draw a progress bar: ``progress`` if given, else only in a terminal or a notebook kernel."""
     if os.environ.get("CNNLIB_PROGRESS", "") == "0":
         return False
@@ -108,10 +108,10 @@ def progress_bar(total, desc=None, progress=None):
     """A ``tqdm.auto`` bar over ``total`` steps that disappears when done (``disable`` when not wanted)."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, leave=False, disable=not show_progress(progress))
+    return tqdm(total=total, desc=desc, leave=False, disable=not _show_progress(progress))
 
 
-SCHEDULES = ("constant", "onecycle")
+_SCHEDULES = ("constant", "onecycle")
 
 
 def fit(
@@ -130,7 +130,7 @@ def fit(
     """Train ``model`` in place with Adam on cross-entropy; return the mean training loss of every epoch.
 
     ``images`` ``(N, ...)`` is what ``model`` takes (for example ``(N, 1, H, W)``),
-    ``labels`` ``(N,)`` the classes, ``model`` maps a batch to logits ``(B, classes)``.
+    ``labels`` ``(N,)`` the classes, ``model`` maps a batch to _logits ``(B, classes)``.
     Each epoch visits every example once in an order drawn from a generator
     seeded with ``seed`` (batches of ``batch_size``; ``None`` for the full set,
     one step per epoch). Returns a list of ``epochs`` floats.
@@ -142,16 +142,16 @@ def fit(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    x = as_images(images)
-    y = as_labels(labels, n=len(x))
+    x = _as_images(images)
+    y = _as_labels(labels, n=len(x))
     epochs = check_int("epochs", epochs, minimum=0)
     if len(x) == 0:
         raise ValueError("cannot train on an empty set of images")
     batch_size = len(x) if batch_size is None else check_int("batch_size", batch_size, minimum=1)
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if schedule not in _SCHEDULES:
+        raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
@@ -181,9 +181,9 @@ def fit(
 
 
 @torch.no_grad()
-def logits(model, images, batch_size=1024):
+def _logits(model, images, batch_size=1024):
     """The model's outputs ``(N, classes)`` as a float32 tensor, in evaluation mode, without gradients."""
-    x = as_images(images)
+    x = _as_images(images)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     if len(x) == 0:
         raise ValueError("no images to evaluate")
@@ -196,14 +196,14 @@ def logits(model, images, batch_size=1024):
 
 
 def predict(model, images, batch_size=1024):
-    """Predicted classes, int64 NumPy ``(N,)`` (the arg-max of the logits)."""
-    return logits(model, images, batch_size).argmax(dim=1).numpy()
+    """Predicted classes, int64 NumPy ``(N,)`` (the arg-max of the _logits)."""
+    return _logits(model, images, batch_size).argmax(dim=1).numpy()
 
 
 def accuracy(model, images, labels, batch_size=1024):
     """Fraction of ``images`` whose predicted class equals the label, a float in [0, 1]."""
-    x = as_images(images)
-    y = as_labels(labels, n=len(x)).numpy()
+    x = _as_images(images)
+    y = _as_labels(labels, n=len(x)).numpy()
     if len(x) == 0:
         raise ValueError("accuracy of an empty set is undefined")
     return float(np.mean(predict(model, x, batch_size) == y))
@@ -212,7 +212,7 @@ def accuracy(model, images, labels, batch_size=1024):
 # ---------------------------------------------------------------- one way to train every network
 
 
-def epochs_for(n, steps, batch_size, min_epochs=1):
+def _epochs_for(n, steps, batch_size, min_epochs=1):
     """Epochs for at least about ``steps`` gradient steps and at least ``min_epochs`` passes over ``n`` examples.
 
     An epoch is ``ceil(n / batch_size)`` steps. Small sets are seen many times
@@ -222,7 +222,7 @@ def epochs_for(n, steps, batch_size, min_epochs=1):
     return max(1, min_epochs, round(steps / per_epoch))
 
 
-def recalibrate_batch_norm(model, images):
+def _recalibrate_batch_norm(model, images):
     """Set every ``BatchNorm2d``'s running statistics to the exact statistics of ``images`` (one pass).
 
     During training the running mean and variance trail the changing weights
@@ -239,7 +239,7 @@ def recalibrate_batch_norm(model, images):
         m.momentum = None
     model.train()
     with torch.no_grad():
-        model(as_images(images))
+        model(_as_images(images))
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     return model.eval()
@@ -263,8 +263,8 @@ def train_network(kind, images, labels, seed=0, steps=TRAINING["steps"], min_epo
 
     ``images`` should already be standardised. ``options`` go to the model
     builder (``canvas_size``, ``channels``, ``hidden``...). Trains with
-    :func:`fit` for :func:`epochs_for` epochs after :func:`set_determinism`,
-    then :func:`recalibrate_batch_norm` if the network has batch
+    :func:`fit` for :func:`_epochs_for` epochs after :func:`set_determinism`,
+    then :func:`_recalibrate_batch_norm` if the network has batch
     normalisation. Returns the trained module in evaluation mode. A call
     identical to an earlier one in this process returns a copy of the earlier
     result without training again.
@@ -274,10 +274,10 @@ def train_network(kind, images, labels, seed=0, steps=TRAINING["steps"], min_epo
     model = models.build(kind, seed=seed, **options)
     if key not in _TRAINED:
         set_determinism(seed)
-        epochs = epochs_for(len(images), steps, batch_size, min_epochs)
+        epochs = _epochs_for(len(images), steps, batch_size, min_epochs)
         fit(model, images, labels, epochs, batch_size=batch_size, lr=lr, seed=seed, progress=False, schedule=schedule)
         if any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
-            recalibrate_batch_norm(model, images)
+            _recalibrate_batch_norm(model, images)
         _TRAINED[key] = copy.deepcopy(model.state_dict())
     model.load_state_dict(_TRAINED[key])
     return model.eval()

@@ -105,9 +105,9 @@ def test_the_one_judge(kind, claimed, computed, verdict):
 
 
 def test_the_caption_is_judged_with_the_chapters_counts():
-    from cnnlib.claims.source003 import caption_findings
+    from cnnlib.claims.source003 import _caption_findings
 
-    found = caption_findings(280, 320)
+    found = _caption_findings(280, 320)
     verdicts = {i: f.verdict for i, f in found.items()}
     assert list(verdicts) == ["S3-shape", "S3-conv-flops", "S3-matrix-size", "S3-storage-ratio",
                               "S3-matmul-flops", "S3-compute-ratio", "S3-sparse", "S3-sparse-flops"]
@@ -115,7 +115,7 @@ def test_the_caption_is_judged_with_the_chapters_counts():
     assert all(v == "holds" for k, v in verdicts.items() if k not in ("S3-storage-ratio", "S3-compute-ratio"))
     assert found["S3-compute-ratio"].relative_error == pytest.approx((60_000 - 59_733) / 59_733)
     # a 100x100 image makes the caption's numbers wrong: the audit must say so
-    verdicts = {i: f.verdict for i, f in caption_findings(100, 100).items()}
+    verdicts = {i: f.verdict for i, f in _caption_findings(100, 100).items()}
     assert verdicts["S3-shape"] == verdicts["S3-conv-flops"] == verdicts["S3-sparse"] == "wrong"
     assert verdicts["S3-matrix-size"] == verdicts["S3-compute-ratio"] == "wrong"
     assert verdicts["S3-sparse-flops"] == "holds"  # true for every size

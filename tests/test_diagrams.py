@@ -20,11 +20,11 @@ from cnnlib.figures import locality as locality_figures  # noqa: E402
 from cnnlib.figures import sharing as sharing_figures  # noqa: E402
 from cnnlib.shapes import conv_output_size  # noqa: E402
 from cnnlib.figures.sharing import (  # noqa: E402
-    EXAMPLE_IMAGE,
-    EXAMPLE_KERNEL,
-    correlate,
-    draw_frame,
-    frame_geometry,
+    _EXAMPLE_IMAGE,
+    _EXAMPLE_KERNEL,
+    _correlate,
+    _draw_frame,
+    _frame_geometry,
 )
 
 
@@ -50,9 +50,9 @@ def test_connections_1d_counts(n, k, s, p):
         n_out = conv_output_size(n, k, s, p)
     except ValueError:
         return
-    full = diagrams.connections_1d("full", n, k, s, p)
-    local = diagrams.connections_1d("local", n, k, s, p)
-    shared = diagrams.connections_1d("shared", n, k, s, p)
+    full = diagrams._connections_1d("full", n, k, s, p)
+    local = diagrams._connections_1d("local", n, k, s, p)
+    shared = diagrams._connections_1d("shared", n, k, s, p)
     assert len(full) == n_out * n == len({param for *_, param in full})
     # local and shared draw the same lines, only the parameters differ
     assert [(o, i) for o, i, _ in local] == [(o, i) for o, i, _ in shared]
@@ -64,28 +64,28 @@ def test_connections_1d_counts(n, k, s, p):
 
 
 def test_connections_2d_counts():
-    full = diagrams.connections_2d("full", (5, 5), 3)
-    local = diagrams.connections_2d("local", (5, 5), 3)
-    shared = diagrams.connections_2d("shared", (5, 5), 3)
+    full = diagrams._connections_2d("full", (5, 5), 3)
+    local = diagrams._connections_2d("local", (5, 5), 3)
+    shared = diagrams._connections_2d("shared", (5, 5), 3)
     assert len(full) == 9 * 25 == len({p for *_, p in full})
     assert len(local) == len(shared) == 9 * 9
     assert len({p for *_, p in local}) == 81 and len({p for *_, p in shared}) == 9
-    padded = diagrams.connections_2d("local", (4, 4), 3, padding=1)  # corners read only 4 pixels
+    padded = diagrams._connections_2d("local", (4, 4), 3, padding=1)  # corners read only 4 pixels
     assert sum(1 for o, *_ in padded if o == (0, 0)) == 4
 
 
 def test_layer_matrices_are_the_layers():
     rng = np.random.default_rng(1)
     x = rng.normal(size=10)
-    shared = diagrams.layer_matrix_1d("shared", 10, 3, rng)
+    shared = diagrams._layer_matrix_1d("shared", 10, 3, rng)
     kernel = shared[0, :3]
     # a Toeplitz band: the cross-correlation (what torch calls conv1d)
     expected = F.conv1d(torch.tensor(x)[None, None], torch.tensor(kernel)[None, None])[0, 0].numpy()
     np.testing.assert_allclose(shared @ x, expected)
-    local = diagrams.layer_matrix_1d("local", 10, 3, rng)
-    full = diagrams.layer_matrix_1d("full", 10, 3, rng)
+    local = diagrams._layer_matrix_1d("local", 10, 3, rng)
+    full = diagrams._layer_matrix_1d("full", 10, 3, rng)
     wiring = np.zeros((8, 10), dtype=bool)
-    for o, i, _ in diagrams.connections_1d("local", 10, 3):
+    for o, i, _ in diagrams._connections_1d("local", 10, 3):
         wiring[o, i] = True
     np.testing.assert_array_equal(local != 0, wiring)
     np.testing.assert_array_equal(shared != 0, wiring)
@@ -95,12 +95,12 @@ def test_layer_matrices_are_the_layers():
 
 def test_bad_kind_and_unit():
     with pytest.raises(ValueError, match="kind"):
-        diagrams.connections_1d("dense", 5, 3)
+        diagrams._connections_1d("dense", 5, 3)
     fig, ax = plt.subplots()
     with pytest.raises(ValueError, match="not one of the 5 output units"):
-        diagrams.draw_connections_1d(ax, "local", 7, 3, units=(5,))
+        diagrams._draw_connections_1d(ax, "local", 7, 3, units=(5,))
     with pytest.raises(ValueError, match="not in the 3x3 output"):
-        diagrams.draw_connections_2d(ax, "local", (5, 5), 3, units=((3, 0),))
+        diagrams._draw_connections_2d(ax, "local", (5, 5), 3, units=((3, 0),))
 
 
 # --- drawings ------------------------------------------------------------------
@@ -110,7 +110,7 @@ def test_bad_kind_and_unit():
     ("full", 2 * 7, 1, 5 * 7), ("local", 2 * 3, 1, 5 * 3), ("shared", 2 * 3, 5, 3)])
 def test_draw_1d_draws_the_lines_it_counts(kind, lines, tracked, params):
     fig, ax = plt.subplots()
-    counts = diagrams.draw_connections_1d(ax, kind, 7, 3, units=(1, 3))
+    counts = diagrams._draw_connections_1d(ax, kind, 7, 3, units=(1, 3))
     assert counts == {"lines": lines, "tracked": tracked, "parameters": params}
     assert _segments(ax) == (lines, tracked)
 
@@ -119,7 +119,7 @@ def test_draw_1d_draws_the_lines_it_counts(kind, lines, tracked, params):
     ("full", 2 * 25, 1, 9 * 25), ("local", 2 * 9, 1, 81), ("shared", 2 * 9, 9, 9)])
 def test_draw_2d_draws_the_lines_it_counts(kind, lines, tracked, params):
     fig, ax = plt.subplots()
-    counts = diagrams.draw_connections_2d(ax, kind, (5, 5), 3, units=((0, 0), (2, 1)))
+    counts = diagrams._draw_connections_2d(ax, kind, (5, 5), 3, units=((0, 0), (2, 1)))
     assert counts == {"lines": lines, "tracked": tracked, "parameters": params}
     assert _segments(ax) == (lines, tracked)
 
@@ -167,22 +167,22 @@ def test_parameter_growth_figure():
 
 @given(st.integers(1, 3), st.integers(0, 2))
 def test_frames_fill_in_the_convolution(stride, padding):
-    expected = F.conv2d(torch.tensor(EXAMPLE_IMAGE)[None, None], torch.tensor(EXAMPLE_KERNEL)[None, None],
+    expected = F.conv2d(torch.tensor(_EXAMPLE_IMAGE)[None, None], torch.tensor(_EXAMPLE_KERNEL)[None, None],
                         stride=stride, padding=padding)[0, 0].numpy()
-    (ho, wo), n = frame_geometry(EXAMPLE_IMAGE.shape, EXAMPLE_KERNEL.shape, stride, padding)
+    (ho, wo), n = _frame_geometry(_EXAMPLE_IMAGE.shape, _EXAMPLE_KERNEL.shape, stride, padding)
     assert (ho, wo) == expected.shape and n == expected.size
-    np.testing.assert_array_equal(correlate(EXAMPLE_IMAGE, EXAMPLE_KERNEL, stride, padding), expected)
+    np.testing.assert_array_equal(_correlate(_EXAMPLE_IMAGE, _EXAMPLE_KERNEL, stride, padding), expected)
 
 
 @pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), (3, 2)])
 def test_each_frame_shows_its_output_value(stride, padding):
-    expected = F.conv2d(torch.tensor(EXAMPLE_IMAGE)[None, None], torch.tensor(EXAMPLE_KERNEL)[None, None],
+    expected = F.conv2d(torch.tensor(_EXAMPLE_IMAGE)[None, None], torch.tensor(_EXAMPLE_KERNEL)[None, None],
                         stride=stride, padding=padding)[0, 0].numpy()
     fig, (a, b) = plt.subplots(1, 2)
     for position in range(expected.size):
         a.clear()
         b.clear()
-        assert draw_frame(a, b, position=position, stride=stride, padding=padding) == expected.ravel()[position]
+        assert _draw_frame(a, b, position=position, stride=stride, padding=padding) == expected.ravel()[position]
     i, j = divmod(expected.size - 1, expected.shape[1])
     assert b.get_title().endswith(f"y[{i},{j}] = {expected[i, j]:g}")
     # the window's outline is a kernel-sized rectangle on the input
@@ -193,9 +193,9 @@ def test_each_frame_shows_its_output_value(stride, padding):
 def test_frame_rejects_a_position_outside_the_output():
     fig, (a, b) = plt.subplots(1, 2)
     with pytest.raises(ValueError, match=r"position must be in \[0, 8\]"):
-        draw_frame(a, b, position=9)
+        _draw_frame(a, b, position=9)
     with pytest.raises(ValueError, match="2-D"):
-        draw_frame(a, b, image=np.zeros(5))
+        _draw_frame(a, b, image=np.zeros(5))
 
 
 def test_sliding_window_figure():

@@ -49,12 +49,12 @@ def test_counts_match_the_real_matrix(case):
     h, w, (kh, kw) = case
     weight = np.arange(1.0, kh * kw + 1).reshape(1, 1, kh, kw)  # no zero weights
     m = conv2d_as_matrix(weight, (1, h, w))
-    assert m.nnz == edges.sparse_nonzeros(h, w, (kh, kw))
+    assert m.nnz == edges._sparse_nonzeros(h, w, (kh, kw))
     assert m.shape[0] * m.shape[1] == edges.dense_matrix_entries(h, w, (kh, kw))
-    assert (m.shape[0],) == (np.prod(edges.edge_output_shape(h, w, (kh, kw))),)
+    assert (m.shape[0],) == (np.prod(edges._edge_output_shape(h, w, (kh, kw))),)
     # the sparse product: one multiplication per stored entry, one addition fewer per row
     per_row = np.diff(m.indptr)
-    assert edges.sparse_matmul_flops(h, w, (kh, kw)) == int((2 * per_row - 1).sum())
+    assert edges._sparse_matmul_flops(h, w, (kh, kw)) == int((2 * per_row - 1).sum())
 
 
 @settings(max_examples=20)
@@ -65,19 +65,19 @@ def test_flops_against_torch_flop_counter(case):
     x, weight = torch.zeros(1, 1, h, w), torch.zeros(1, 1, kh, kw)
     with FlopCounterMode(display=False) as counter:
         torch.nn.functional.conv2d(x, weight)
-    n_out = int(np.prod(edges.edge_output_shape(h, w, (kh, kw))))
-    assert edges.conv_flops(h, w, (kh, kw)) == counter.get_total_flops() - n_out
+    n_out = int(np.prod(edges._edge_output_shape(h, w, (kh, kw))))
+    assert edges._conv_flops(h, w, (kh, kw)) == counter.get_total_flops() - n_out
     dense = torch.zeros(n_out, h * w)
     with FlopCounterMode(display=False) as counter:
         dense @ torch.zeros(h * w, 1)
-    assert edges.dense_matmul_flops(h, w, (kh, kw)) == counter.get_total_flops() - n_out
+    assert edges._dense_matmul_flops(h, w, (kh, kw)) == counter.get_total_flops() - n_out
 
 
 def test_counts_reject_bad_sizes():
     with pytest.raises(ValueError, match="does not fit"):
-        edges.conv_flops(3, 1, (1, 2))
+        edges._conv_flops(3, 1, (1, 2))
     with pytest.raises(TypeError, match="height"):
-        edges.conv_flops(2.5, 4)
+        edges._conv_flops(2.5, 4)
     with pytest.raises(ValueError, match="width"):
         edges.dense_matrix_entries(4, 0)
 
@@ -139,7 +139,7 @@ def test_time_edge_products_rows():
                                     repeat=1, min_time=0.0)
     assert [(r["height"], r["width"], r["pixels"]) for r in rows] == [(7, 8, 56), (14, 16, 224)]
     assert rows[0]["dense matrix"] is not None and rows[1]["dense matrix"] is None  # over the budget
-    assert rows[1]["dense_bytes"] == edges.dense_matrix_bytes(14, 16)
+    assert rows[1]["dense_bytes"] == edges._dense_matrix_bytes(14, 16)
     assert all(r[m] > 0 for r in rows for m in edges.METHODS[:3])
     table = edge_figures.timings_table(rows)
     assert table.count("<tr>") == 3 and "–" in table
@@ -238,17 +238,17 @@ def test_preset_kernels():
 
 
 def test_parse_kernel():
-    np.testing.assert_array_equal(edge_figures.parse_kernel("0 -1 0; -1 5 -1; 0 -1 0"),
+    np.testing.assert_array_equal(edge_figures._parse_kernel("0 -1 0; -1 5 -1; 0 -1 0"),
                                   edge_figures.PRESET_KERNELS["sharpen"])
-    np.testing.assert_allclose(edge_figures.parse_kernel("1/9, 1/9\n1/9 1/9"), np.full((2, 2), 1 / 9))
+    np.testing.assert_allclose(edge_figures._parse_kernel("1/9, 1/9\n1/9 1/9"), np.full((2, 2), 1 / 9))
     with pytest.raises(ValueError, match="different lengths"):
-        edge_figures.parse_kernel("1 2; 3")
+        edge_figures._parse_kernel("1 2; 3")
     with pytest.raises(ValueError, match="not a number"):
-        edge_figures.parse_kernel("1 x")
+        edge_figures._parse_kernel("1 x")
     with pytest.raises(ValueError, match="no kernel"):
-        edge_figures.parse_kernel(" ; ")
+        edge_figures._parse_kernel(" ; ")
     with pytest.raises(TypeError):
-        edge_figures.parse_kernel([1, 2])
+        edge_figures._parse_kernel([1, 2])
 
 
 def test_figures_have_labelled_axes(small_photo):
@@ -275,9 +275,9 @@ def test_figures_have_labelled_axes(small_photo):
 
 
 def _filter_picture(image, kernel, panel_size=3.2):
-    from cnnlib.figures.live import render_png
+    from cnnlib.figures.live import _render_png
 
-    return render_png(lambda fig, **values: edge_figures.draw_filtered(fig, image, values["kernel"]),
+    return _render_png(lambda fig, **values: edge_figures._draw_filtered(fig, image, values["kernel"]),
                       {"kernel": kernel}, figsize=(panel_size * 2 * 1.15, panel_size))
 
 
@@ -295,9 +295,9 @@ def test_filter_widget_follows_the_preset(small_photo):
     live = edge_figures.filter_widget(small_photo)
     preset, text = live.controls["preset"], live.controls["kernel"]
     assert live.redraws == 1
-    assert live.image.value == _filter_picture(small_photo, edge_figures.kernel_text(edge_figures.PRESET_KERNELS["vertical edge [-1, 1]"]))
+    assert live.image.value == _filter_picture(small_photo, edge_figures._kernel_text(edge_figures.PRESET_KERNELS["vertical edge [-1, 1]"]))
     preset.value = "sharpen"           # writes the kernel into the text box: still one redraw
-    np.testing.assert_array_equal(edge_figures.parse_kernel(text.value), edge_figures.PRESET_KERNELS["sharpen"])
+    np.testing.assert_array_equal(edge_figures._parse_kernel(text.value), edge_figures.PRESET_KERNELS["sharpen"])
     assert live.redraws == 2
     assert live.image.value == _filter_picture(small_photo, text.value)
     text.value = "1 2; 3"              # a bad kernel is reported in the picture, not raised
@@ -324,6 +324,6 @@ def test_filter_widget_start(small_photo):
     mine = {"blur": np.full((2, 2), 0.25), "id": np.ones((1, 1))}
     live = edge_figures.filter_widget(small_photo, mine)
     assert live.controls["preset"].value == "blur"
-    assert live.controls["kernel"].value == edge_figures.kernel_text(mine["blur"]) == "0.25 0.25; 0.25 0.25"
+    assert live.controls["kernel"].value == edge_figures._kernel_text(mine["blur"]) == "0.25 0.25; 0.25 0.25"
     with pytest.raises(ValueError, match="start must be one of"):
         edge_figures.filter_widget(small_photo, mine, start="sharpen")

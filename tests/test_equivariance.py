@@ -38,15 +38,15 @@ def brute_circular_correlation(x, k):
 
 
 def test_an_int_shift_moves_right():
-    assert E.as_shift(3) == (0, 3)
-    assert E.as_shift((2, -1)) == (2, -1)
-    assert E.as_shift([np.int64(1), 0]) == (1, 0)
+    assert E._as_shift(3) == (0, 3)
+    assert E._as_shift((2, -1)) == (2, -1)
+    assert E._as_shift([np.int64(1), 0]) == (1, 0)
 
 
 @pytest.mark.parametrize("bad", [1.5, "1", (1,), (1, 2, 3), (1.0, 2), True, None])
 def test_a_bad_shift_is_refused(bad):
     with pytest.raises(TypeError, match="shift"):
-        E.as_shift(bad)
+        E._as_shift(bad)
 
 
 def test_equivariance_error_of_a_position_dependent_layer_by_hand():
@@ -74,11 +74,11 @@ def test_invariance_and_unchanged_fraction_of_max_pooling_by_hand():
         return max_pool2d(a, (1, 2))
 
     assert E.invariance_error(pool, x, 1) == 1.0
-    assert E.unchanged_fraction(pool, x, 1) == 0.0
+    assert E._unchanged_fraction(pool, x, 1) == 0.0
     # [5, 0, 0, 0] -> [5, 0]; its shift by one [0, 5, 0, 0] -> [5, 0]: the max stays in its window
     y = np.array([[[5.0, 0.0, 0.0, 0.0]]])
     assert E.invariance_error(pool, y, 1) == 0.0
-    assert E.unchanged_fraction(pool, y, 1) == 1.0
+    assert E._unchanged_fraction(pool, y, 1) == 1.0
 
 
 def test_euclidean_norm_and_ignored_zeros_by_hand():
@@ -93,8 +93,8 @@ def test_euclidean_norm_and_ignored_zeros_by_hand():
     # invariance: f(S x) - f(x) = [0, -2, 3, 0], norm sqrt(13), relative to |f(x)| = 2
     assert E.invariance_error(f, x, 1, norm="l2") == pytest.approx(np.sqrt(13) / 2)
     # three of the four values of f change or not: zeros at 0 and 3 stay zero
-    assert E.unchanged_fraction(f, x, 1) == 0.5
-    assert E.unchanged_fraction(f, x, 1, ignore_zeros=True) == 0.0
+    assert E._unchanged_fraction(f, x, 1) == 0.5
+    assert E._unchanged_fraction(f, x, 1, ignore_zeros=True) == 0.0
     with pytest.raises(ValueError, match="norm"):
         E.equivariance_error(f, x, 1, norm="l1")
 
@@ -335,20 +335,20 @@ def test_circular_convolve_refuses_mismatched_shapes():
 
 
 def test_shift_panels_agree_with_the_measures():
-    from cnnlib.figures.equivariance import shift_panels
+    from cnnlib.figures.equivariance import _shift_panels
 
     image = E.chapter_image(side=16)[0]
     kernel = E.chapter_kernel(3)[0, 0]
-    circ = shift_panels(image, kernel, 2, "circular")
+    circ = _shift_panels(image, kernel, 2, "circular")
     assert circ["error"].max() < 1e-12 and not circ["band"].any()
     np.testing.assert_array_equal(circ["shifted"], np.roll(image, 2, axis=1))
-    zero = shift_panels(image, kernel, 2, "zeros")
+    zero = _shift_panels(image, kernel, 2, "zeros")
     np.testing.assert_array_equal(zero["band"], E.border_band((16, 16), 3, 2))
     np.testing.assert_array_equal(zero["error"] > 0, zero["band"])
     with pytest.raises(ValueError, match="odd"):
-        shift_panels(image, np.ones((2, 2)), 1)
+        _shift_panels(image, np.ones((2, 2)), 1)
     with pytest.raises(ValueError, match="padding_mode"):
-        shift_panels(image, kernel, 1, "reflect")
+        _shift_panels(image, kernel, 1, "reflect")
 
 
 def test_figures_and_widget_build():
@@ -379,10 +379,10 @@ def test_figures_and_widget_build():
 
 
 def _shift_picture(image, kernel, **values):
-    from cnnlib.figures.live import render_png
-    from cnnlib.figures.equivariance import draw_shift_row
+    from cnnlib.figures.live import _render_png
+    from cnnlib.figures.equivariance import _draw_shift_row
 
-    return render_png(lambda fig, shift, padding_mode: draw_shift_row(fig, image, kernel, shift, padding_mode),
+    return _render_png(lambda fig, shift, padding_mode: _draw_shift_row(fig, image, kernel, shift, padding_mode),
                       values, figsize=(12, 3.2))
 
 

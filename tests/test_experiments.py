@@ -10,9 +10,9 @@ TINY = {"steps": 3, "min_epochs": 1, "batch_size": 32}
 
 def test_standardize_uses_the_given_statistics():
     x = np.array([[0.0, 1.0], [2.0, 3.0]])
-    stats = experiments.pixel_stats(x)
+    stats = experiments._pixel_stats(x)
     assert stats == pytest.approx((1.5, np.sqrt(1.25)))
-    z = experiments.standardize(x, stats)
+    z = experiments._standardize(x, stats)
     assert z.dtype == np.float32 and z.mean() == pytest.approx(0) and z.std() == pytest.approx(1)
 
 
@@ -85,9 +85,9 @@ def hand_made_result():
 
 def test_first_shift_below_by_hand():
     result = hand_made_result()
-    assert experiments.first_shift_below(result, "k", 0.2, "horizontal") == 2
-    assert experiments.first_shift_below(result, "k", 0.5, "horizontal") == 1
-    assert experiments.first_shift_below(result, "k", 0.2, "vertical") is None
+    assert experiments._first_shift_below(result, "k", 0.2, "horizontal") == 2
+    assert experiments._first_shift_below(result, "k", 0.5, "horizontal") == 1
+    assert experiments._first_shift_below(result, "k", 0.2, "vertical") is None
     with pytest.raises(ValueError, match="axis"):
         experiments.shift_curve(result, "k", "diagonal")
 

@@ -16,7 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnnlib import counting, models
 from cnnlib import inception as inc
-from cnnlib.figures.inception import draw_inception, inception_figure, plot_reduction_costs
+from cnnlib.figures.inception import _draw_inception, inception_figure, plot_reduction_costs
 
 
 def torch_params(module):  # the oracle, written out here on purpose
@@ -253,7 +253,7 @@ def test_diagram_writes_the_computed_costs():
 
     cfg = dict(n1x1=64, n3x3=128, n5x5=32, n3x3_reduce=96, n5x5_reduce=16, pool_proj=32)
     fig, ax = plt.subplots()
-    draw_inception(ax, 28, 192, **cfg)
+    _draw_inception(ax, 28, 192, **cfg)
     text = "\n".join(t.get_text() for t in ax.texts) + ax.get_title()
     assert "110,720 params" in text and "86.7M MACs" in text and "28×28×256" in text
     assert f"{inc.inception_params(192, **cfg):,} parameters" in text

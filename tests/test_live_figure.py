@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlib.figures.live import LiveFigure, render_png
+from cnnlib.figures.live import LiveFigure, _render_png
 
 
 def draw_bar(fig, height, width=1):
@@ -26,7 +26,7 @@ def test_first_picture_is_drawn_once_with_the_initial_values():
     live = LiveFigure(draw_bar, {"height": widgets.IntSlider(value=4, min=0, max=9)}, figsize=(3, 2), dpi=50)
     assert live.redraws == 1
     assert pixels(live.image.value).shape == (100, 150, 3)
-    assert live.image.value == render_png(draw_bar, {"height": 4}, (3, 2), 50)
+    assert live.image.value == _render_png(draw_bar, {"height": 4}, (3, 2), 50)
 
 
 def test_one_change_one_redraw():
@@ -35,7 +35,7 @@ def test_one_change_one_redraw():
     for n, value in enumerate([3, 5, 9, 1, 2], start=2):
         slider.value = value
         assert live.redraws == n
-        assert live.image.value == render_png(draw_bar, {"height": value}, (3, 2), 50)
+        assert live.image.value == _render_png(draw_bar, {"height": value}, (3, 2), 50)
 
 
 def test_a_dependent_control_moved_by_constrain_does_not_redraw_twice():
@@ -49,7 +49,7 @@ def test_a_dependent_control_moved_by_constrain_does_not_redraw_twice():
     height.value = 2                   # constrain pulls width down to 0.2: a second change
     assert width.value == pytest.approx(0.2)
     assert live.redraws == 2
-    assert live.image.value == render_png(draw_bar, {"height": 2, "width": 0.2}, (3, 2), 50)
+    assert live.image.value == _render_png(draw_bar, {"height": 2, "width": 0.2}, (3, 2), 50)
 
 
 def test_concurrent_changes_leave_an_intact_up_to_date_picture():
@@ -71,7 +71,7 @@ def test_concurrent_changes_leave_an_intact_up_to_date_picture():
     assert seen, "no redraw"
     for png in seen:                   # every picture ever shown decodes completely
         assert pixels(png).shape == (100, 150, 3)
-    assert live.image.value == render_png(draw_bar, {"height": slider.value}, (3, 2), 50)
+    assert live.image.value == _render_png(draw_bar, {"height": slider.value}, (3, 2), 50)
 
 
 def test_needs_a_control():

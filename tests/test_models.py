@@ -11,6 +11,7 @@ from torch import nn
 
 from cnnlib import LocallyConnected2d, counting, models
 from cnnlib import equivariance as E
+from cnnlib.models.blur import _binomial_filter, _blur_pool2d
 
 
 def brute_force_count(model):
@@ -122,17 +123,17 @@ def test_bad_arguments():
 
 
 def test_binomial_filters_by_hand():
-    np.testing.assert_array_equal(models.binomial_filter(1).numpy(), [[1.0]])
-    np.testing.assert_allclose(models.binomial_filter(3).numpy() * 16, [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    np.testing.assert_array_equal(_binomial_filter(1).numpy(), [[1.0]])
+    np.testing.assert_allclose(_binomial_filter(3).numpy() * 16, [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
     row = np.array([1, 4, 6, 4, 1]) / 16
-    np.testing.assert_allclose(models.binomial_filter(5).numpy(), np.outer(row, row), rtol=1e-6)
+    np.testing.assert_allclose(_binomial_filter(5).numpy(), np.outer(row, row), rtol=1e-6)
 
 
 @pytest.mark.parametrize("size", [3, 5])
 def test_blur_pool_matches_scipy(size):
     x = torch.randn(2, 3, 9, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    got = models.blur_pool2d(x, size, 2, "circular")
-    k = models.binomial_filter(size).double().numpy()
+    got = _blur_pool2d(x, size, 2, "circular")
+    k = _binomial_filter(size).double().numpy()
     expected = np.stack([[ndimage.correlate(c, k, mode="wrap")[::2, ::2] for c in img] for img in x.numpy()])
     np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)
     assert got.shape == (2, 3, 5, 4)
@@ -141,7 +142,7 @@ def test_blur_pool_matches_scipy(size):
 @pytest.mark.parametrize("d", range(0, 6))
 def test_blur_pool_is_equivariant_to_even_shifts(d):
     x = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    err, _ = E.strided_equivariance_error(lambda a: models.blur_pool2d(a), x, (d, d), 2)
+    err, _ = E.strided_equivariance_error(lambda a: _blur_pool2d(a), x, (d, d), 2)
     assert (err < 1e-12) == (d % 2 == 0)
 
 
@@ -149,16 +150,16 @@ def test_max_blur_pool_is_max_then_blur():
     x = torch.randn(1, 2, 6, 6, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     rolled = [torch.roll(x, (-a, -b), (2, 3)) for a in (0, 1) for b in (0, 1)]
     maxed = torch.stack(rolled).amax(0)  # max over the window [i, i+1] x [j, j+1], wrapped
-    np.testing.assert_allclose(models.MaxBlurPool2d(2, 2)(x).numpy(), models.blur_pool2d(maxed).numpy(), atol=1e-12)
+    np.testing.assert_allclose(models.MaxBlurPool2d(2, 2)(x).numpy(), _blur_pool2d(maxed).numpy(), atol=1e-12)
 
 
 def test_blur_pool_refuses_arrays_and_bad_modes():
     with pytest.raises(TypeError, match="torch.Tensor"):
-        models.blur_pool2d(np.ones((1, 1, 4, 4)))
+        _blur_pool2d(np.ones((1, 1, 4, 4)))
     with pytest.raises(ValueError, match="padding_mode"):
-        models.blur_pool2d(torch.ones(1, 1, 4, 4), padding_mode="mirror")
+        _blur_pool2d(torch.ones(1, 1, 4, 4), padding_mode="mirror")
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
-        models.blur_pool2d(torch.ones(4, 4))
+        _blur_pool2d(torch.ones(4, 4))
 
 
 

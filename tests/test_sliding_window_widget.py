@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlib.figures.live import render_png
-from cnnlib.figures.sharing import (EXAMPLE_IMAGE, EXAMPLE_KERNEL, correlate, draw_frame_figure,
+from cnnlib.figures.live import _render_png
+from cnnlib.figures.sharing import (_EXAMPLE_IMAGE, _EXAMPLE_KERNEL, _correlate, _draw_frame_figure,
                                           sliding_window_widget)
 
 pytest.importorskip("ipywidgets")
@@ -18,7 +18,7 @@ pytest.importorskip("ipywidgets")
 
 def frame_png(live, **values):
     """The picture the widget should show for ``values`` (the example image and kernel)."""
-    return render_png(draw_frame_figure, values, live.figsize, live.dpi)
+    return _render_png(_draw_frame_figure, values, live.figsize, live.dpi)
 
 
 def pixels(png):
@@ -75,8 +75,8 @@ def test_the_last_frame_shows_the_whole_output():
     from matplotlib.figure import Figure
 
     fig = Figure()
-    value = draw_frame_figure(fig, stride=2, padding=1, position=99)   # clamped to the last position
-    out = correlate(EXAMPLE_IMAGE, EXAMPLE_KERNEL, 2, 1)
+    value = _draw_frame_figure(fig, stride=2, padding=1, position=99)   # clamped to the last position
+    out = _correlate(_EXAMPLE_IMAGE, _EXAMPLE_KERNEL, 2, 1)
     assert value == out[-1, -1] and len(fig.axes) == 2
 
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from cnnlib import data, models, train
-from cnnlib.train import accuracy, as_images, as_labels, fit, logits, predict, set_determinism, show_progress
+from cnnlib.train import accuracy, _as_images, _as_labels, fit, _logits, predict, set_determinism, _show_progress
 
 
 def problem(n=120, features=6, classes=3, seed=0):
@@ -112,7 +112,7 @@ def test_predict_and_accuracy_by_hand():
     np.testing.assert_array_equal(predict(model, x, batch_size=8), by_hand)
     assert predict(model, x).dtype == np.int64
     assert accuracy(model, x, y, batch_size=9) == pytest.approx(np.mean(by_hand == y))
-    torch.testing.assert_close(logits(model, x, batch_size=4), torch.from_numpy(out))
+    torch.testing.assert_close(_logits(model, x, batch_size=4), torch.from_numpy(out))
 
 
 def test_evaluation_mode_is_used_and_restored():
@@ -132,8 +132,8 @@ def test_image_shaped_inputs_and_conversions():
     model = nn.Sequential(nn.Conv2d(1, 2, 5), nn.Flatten())
     history = fit(model, images, labels.astype(np.int32), epochs=2, batch_size=4, progress=False)
     assert len(history) == 2 and all(np.isfinite(history))
-    assert as_images(images).dtype == torch.float32
-    assert as_labels(labels.astype(np.uint8)).dtype == torch.int64
+    assert _as_images(images).dtype == torch.float32
+    assert _as_labels(labels.astype(np.uint8)).dtype == torch.int64
 
 
 def test_bad_arguments():
@@ -158,9 +158,9 @@ def test_bad_arguments():
 
 
 def test_progress_switch(monkeypatch, capsys):
-    assert show_progress(True) and not show_progress(False)
+    assert _show_progress(True) and not _show_progress(False)
     monkeypatch.setenv("CNNLIB_PROGRESS", "0")
-    assert not show_progress(True)
+    assert not _show_progress(True)
     monkeypatch.delenv("CNNLIB_PROGRESS")
     x, y = problem(n=20)
     fit(copy.deepcopy(linear()), x, y, epochs=2, batch_size=5, progress=True, desc="training")
@@ -203,10 +203,10 @@ TINY = {"steps": 3, "min_epochs": 1, "batch_size": 32}
 
 
 def test_epochs_for_by_hand():
-    assert train.epochs_for(50, steps=100, batch_size=64) == 100  # one step per epoch
-    assert train.epochs_for(128, steps=100, batch_size=64) == 50
-    assert train.epochs_for(1257, steps=100, batch_size=64, min_epochs=10) == 10  # 20 steps per epoch
-    assert train.epochs_for(10_000, steps=1, batch_size=64) == 1
+    assert train._epochs_for(50, steps=100, batch_size=64) == 100  # one step per epoch
+    assert train._epochs_for(128, steps=100, batch_size=64) == 50
+    assert train._epochs_for(1257, steps=100, batch_size=64, min_epochs=10) == 10  # 20 steps per epoch
+    assert train._epochs_for(10_000, steps=1, batch_size=64) == 1
 
 
 def test_trained_networks_are_reused_with_identical_inputs():
@@ -237,7 +237,7 @@ def test_recalibrated_batch_norm_holds_the_exact_statistics():
     torch.manual_seed(0)
     model = models.small_cnn(width=2, batch_norm=True)
     x = torch.rand(50, 1, 16, 16)
-    train.recalibrate_batch_norm(model, x)
+    train._recalibrate_batch_norm(model, x)
     first_norm = model[1]
     with torch.no_grad():
         pre = model[0](x)

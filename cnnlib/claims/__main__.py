@@ -1,4 +1,4 @@
-"""``python -m cnnlib.claims [--json] [ids...]``: the claims audit as a table, or as JSON."""
+"""``python -m cnnlib.claims [--json] [ids...]``: the claims audit as a _table, or as JSON."""
 
 import argparse
 import json
@@ -8,8 +8,8 @@ from dataclasses import asdict
 from cnnlib import claims
 
 
-def table(rows):
-    """The rows as a plain-text table, one claim a line (its note below it), and the count of each verdict."""
+def _table(rows):
+    """The rows as a plain-text _table, one claim a line (its note below it), and the count of each verdict."""
     lines = []
     width = max(len(r.id) for r in rows)
     for r in rows:
@@ -35,7 +35,7 @@ def main(argv=None):
         json.dump([asdict(r) for r in rows], sys.stdout, ensure_ascii=False, indent=1)
         print()
     else:
-        print(table(rows))
+        print(_table(rows))
     return 0
 
 

@@ -44,7 +44,7 @@ _KIND = {"S3-shape": "exact", "S3-conv-flops": "exact", "S3-matrix-size": "over"
          "S3-matmul-flops": "over", "S3-compute-ratio": "about", "S3-sparse": "exact", "S3-sparse-flops": "exact"}
 
 
-def caption_findings(height, width):
+def _caption_findings(height, width):
     """The caption's claims judged for a ``height`` × ``width`` image: ``{id: Finding}``.
 
     The caption's numbers are those of ``PHOTO_SIZE`` (280 × 320); at another
@@ -96,7 +96,7 @@ def _caption_claim(claim_id):
     def compute(said):
         from cnnlib.edges import PHOTO_SIZE
 
-        return caption_findings(*PHOTO_SIZE)[claim_id]
+        return _caption_findings(*PHOTO_SIZE)[claim_id]
 
     return compute
 

@@ -108,7 +108,7 @@ INCEPTION_3A_SUMS = {
 }
 
 
-def source_sum(terms):
+def _source_sum(terms):
     """A sum of the source's terms ``(k, C_in, C_out)``: ``sum(k * k * C_in * C_out)``."""
     return sum(k * k * c_in * c_out for k, c_in, c_out in terms)
 
@@ -119,7 +119,7 @@ def _(said):
     from cnnlib.inception import inception_3a_params
 
     p = inception_3a_params()
-    naive, bottleneck = source_sum(said["naive"]), source_sum(said["bottleneck"])
+    naive, bottleneck = _source_sum(said["naive"]), _source_sum(said["bottleneck"])
     ratio = Fraction(bottleneck, naive)
     verdict, error = judge(said["ratio"], ratio)
     sums_right = naive == p["naive"] and bottleneck == p["bottleneck_no_pool_proj"]

@@ -9,12 +9,12 @@ Three kinds of layer have the same output units and differ in their wiring:
 * ``"shared"``: the same windows, but the weight of a connection depends only
   on its place in the window (a convolution).
 
-:func:`connections_1d` and :func:`connections_2d` list the connections with
-the parameter each one uses; the ``draw_*`` functions draw them in the
-spirit of Goodfellow et al. (2016), figs. 9.2 and 9.5: the connections of a
-few highlighted units in colour and, in black, every use of one parameter.
-The ``*_figure`` functions build the complete figures of the chapters and
-return a ``matplotlib.figure.Figure``.
+The connections are listed as data, each with the parameter it uses, and
+drawn in the spirit of Goodfellow et al. (2016), figs. 9.2 and 9.5: the
+connections of a few highlighted units in colour and, in black, every use of
+one parameter. :func:`connection_figure` and :func:`weight_matrix_figure`
+build the complete figures of the chapters; :func:`draw_receptive_cone_1d`
+draws the cone of chapter 1's receptive-field figure.
 """
 
 import numpy as np
@@ -27,11 +27,6 @@ from cnnlib.shapes import check_int, conv_output_size, pair
 
 __all__ = [
     "KINDS",
-    "connections_1d",
-    "connections_2d",
-    "layer_matrix_1d",
-    "draw_connections_1d",
-    "draw_connections_2d",
     "draw_receptive_cone_1d",
     "connection_figure",
     "weight_matrix_figure",
@@ -54,7 +49,7 @@ def _check_kind(kind):
 # --------------------------------------------------------------------------
 
 
-def connections_1d(kind, n_inputs, kernel_size, stride=1, padding=0):
+def _connections_1d(kind, n_inputs, kernel_size, stride=1, padding=0):
     """Every connection of a 1-D layer as ``(output, input, parameter)`` triples.
 
     All kinds have the ``conv_output_size(n_inputs, kernel_size, stride,
@@ -82,10 +77,10 @@ def connections_1d(kind, n_inputs, kernel_size, stride=1, padding=0):
     return out
 
 
-def connections_2d(kind, input_shape, kernel_size, stride=1, padding=0):
+def _connections_2d(kind, input_shape, kernel_size, stride=1, padding=0):
     """Every connection of a 2-D layer as ``((oi, oj), (ii, ij), parameter)``.
 
-    Like :func:`connections_1d` with ``(row, column)`` pairs: the parameter is
+    Like :func:`_connections_1d` with ``(row, column)`` pairs: the parameter is
     ``("w", (oi, oj), (ii, ij))`` (full), ``("w", (oi, oj), (u, v))`` (local)
     or ``("k", (u, v))`` (shared).
     """
@@ -110,7 +105,7 @@ def connections_2d(kind, input_shape, kernel_size, stride=1, padding=0):
     return out
 
 
-def layer_matrix_1d(kind, n_inputs, kernel_size, rng=None):
+def _layer_matrix_1d(kind, n_inputs, kernel_size, rng=None):
     """The weight matrix ``(n_out, n_inputs)`` of a 1-D layer (stride 1, no padding).
 
     ``"full"``: every entry random; ``"local"``: random inside each row's
@@ -167,7 +162,7 @@ def _circle(x, y, r, n=40):
     return np.column_stack([x + r * np.cos(t), y + r * np.sin(t)])
 
 
-def draw_connections_1d(ax, kind, n_inputs=7, kernel_size=3, units=(1, 3), stride=1, padding=0):
+def _draw_connections_1d(ax, kind, n_inputs=7, kernel_size=3, units=(1, 3), stride=1, padding=0):
     """Draw a 1-D layer: inputs ``x`` at the bottom, outputs ``s`` on top.
 
     The connections of the output units in ``units`` are drawn in one colour
@@ -177,7 +172,7 @@ def draw_connections_1d(ax, kind, n_inputs=7, kernel_size=3, units=(1, 3), strid
     Returns ``{"lines": coloured lines, "tracked": black lines, "parameters":
     distinct parameters of the whole layer}``.
     """
-    conns = connections_1d(kind, n_inputs, kernel_size, stride, padding)
+    conns = _connections_1d(kind, n_inputs, kernel_size, stride, padding)
     n_out = conv_output_size(n_inputs, kernel_size, stride, padding)
     units = list(units)
     for u in units:
@@ -214,16 +209,16 @@ def _square(r, c, x0=0.0, **kw):
     return Rectangle((x0 + c - 0.5, -r - 0.5), 1, 1, **kw)
 
 
-def draw_connections_2d(ax, kind, input_shape=(5, 5), kernel_size=3, units=((0, 0), (2, 1)), stride=1, padding=0):
+def _draw_connections_2d(ax, kind, input_shape=(5, 5), kernel_size=3, units=((0, 0), (2, 1)), stride=1, padding=0):
     """Draw a 2-D layer as two grids: the input on the left, the output on the right.
 
     The connections of the output cells in ``units`` are drawn in one colour
     per unit, from the cell's centre to the centre of every input pixel it
     reads, and those pixels are tinted; every use of one parameter (the
     middle tap of the first highlighted unit) is thick black. Returns a dict
-    like :func:`draw_connections_1d`.
+    like :func:`_draw_connections_1d`.
     """
-    conns = connections_2d(kind, input_shape, kernel_size, stride, padding)
+    conns = _connections_2d(kind, input_shape, kernel_size, stride, padding)
     h, w = input_shape
     kh, kw = pair("kernel_size", kernel_size)
     sh, sw = pair("stride", stride)
@@ -338,8 +333,8 @@ def connection_figure(kinds=("full", "local"), n_inputs=7, input_shape=(5, 5), k
                              gridspec_kw={"width_ratios": [1.25, 1]})
     counts = {}
     for row, kind in zip(axes, kinds):
-        c1 = draw_connections_1d(row[0], kind, n_inputs, kernel_size, units_1d)
-        c2 = draw_connections_2d(row[1], kind, input_shape, kernel_size, units_2d)
+        c1 = _draw_connections_1d(row[0], kind, n_inputs, kernel_size, units_1d)
+        c2 = _draw_connections_2d(row[1], kind, input_shape, kernel_size, units_2d)
         counts[kind] = (c1, c2)
         row[0].set_title(f"{TITLES[kind]}, 1-D: {c1['parameters']} weights", fontsize=10)
         row[1].set_title(f"{TITLES[kind]}, 2-D: {c2['parameters']} weights", fontsize=10)
@@ -348,12 +343,12 @@ def connection_figure(kinds=("full", "local"), n_inputs=7, input_shape=(5, 5), k
 
 
 def weight_matrix_figure(n_inputs=10, kernel_size=3, kinds=KINDS, seed=0):
-    """The weight matrices of :func:`layer_matrix_1d` side by side; missing
+    """The weight matrices of :func:`_layer_matrix_1d` side by side; missing
     connections (zeros) are white. Returns ``(fig, matrices)``."""
     import matplotlib.pyplot as plt
 
     rng = np.random.default_rng(seed)
-    matrices = {kind: layer_matrix_1d(kind, n_inputs, kernel_size, rng) for kind in kinds}
+    matrices = {kind: _layer_matrix_1d(kind, n_inputs, kernel_size, rng) for kind in kinds}
     fig, axes = plt.subplots(1, len(kinds), figsize=(3.0 * len(kinds) + 0.8, 3.0), squeeze=False,
                              layout="constrained")
     cmap = colormaps["viridis"].with_extremes(bad="white")

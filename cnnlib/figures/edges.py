@@ -1,12 +1,12 @@
 """Figures and the filter widget of chapter 4 (edge detection), on the computations of :mod:`cnnlib.edges`.
 
-* the photograph and its edge maps: :func:`plot_images`, :func:`draw_images`;
+* the photograph and its edge maps: :func:`plot_images`;
 * the convolution as a matrix: :func:`plot_matrix_pattern`;
 * the timings: :func:`timings_table` (HTML), :func:`plot_timings`;
 * learning the kernel: :func:`plot_losses`;
-* kernels to play with: :data:`PRESET_KERNELS`, :func:`parse_kernel`,
-  :func:`kernel_text`, :func:`plot_filter_grid`, and :func:`filter_widget`
-  (a :class:`cnnlib.figures.live.LiveFigure`), which :func:`draw_filtered` draws.
+* kernels to play with: :data:`PRESET_KERNELS`, :func:`plot_filter_grid`, and
+  :func:`filter_widget` (a :class:`cnnlib.figures.live.LiveFigure`; its text box
+  takes a kernel as rows separated by ``;``).
 
 Images are 2-D arrays ``(H, W)``; kernels ``(kh, kw)``.
 """
@@ -19,8 +19,8 @@ from cnnlib.edges import HORIZONTAL_EDGE, METHODS, VERTICAL_EDGE, counted_time_r
 from cnnlib.shapes import pair
 from cnnlib.validate import as_image
 
-__all__ = ["plot_images", "draw_images", "plot_matrix_pattern", "timings_table", "plot_timings", "plot_losses",
-           "PRESET_KERNELS", "parse_kernel", "kernel_text", "plot_filter_grid", "draw_filtered", "filter_widget"]
+__all__ = ["plot_images", "plot_matrix_pattern", "timings_table", "plot_timings", "plot_losses",
+           "PRESET_KERNELS", "plot_filter_grid", "filter_widget"]
 
 
 def _show(ax, image, title, colorbar=True):
@@ -54,11 +54,11 @@ def plot_images(images, ncols=None, panel_size=3.6, colorbar=True):
     ncols = len(images) if ncols is None else ncols
     nrows = -(-len(images) // ncols)
     fig = plt.figure(figsize=(panel_size * ncols * 1.15, panel_size * nrows))
-    draw_images(fig, images, ncols, colorbar)
+    _draw_images(fig, images, ncols, colorbar)
     return fig
 
 
-def draw_images(fig, images, ncols=None, colorbar=True):
+def _draw_images(fig, images, ncols=None, colorbar=True):
     """Draw :func:`plot_images`' panels on an empty figure ``fig`` (pyplot or not)."""
     if not isinstance(images, dict) or not images:
         raise TypeError("images must be a non-empty dict title -> 2-D array")
@@ -235,7 +235,7 @@ PRESET_KERNELS = {
 }
 
 
-def parse_kernel(text):
+def _parse_kernel(text):
     """A kernel from text: rows separated by ``;`` or new lines, numbers by spaces or commas.
 
     ``"0 -1 0; -1 5 -1; 0 -1 0"`` -> a 3x3 array. Fractions like ``1/9`` are
@@ -272,19 +272,19 @@ def plot_filter_grid(image, kernels=None, region=None, ncols=4, panel_size=2.6):
     return plot_images(filtered, ncols=ncols, panel_size=panel_size, colorbar=False)
 
 
-def kernel_text(kernel):
-    """A kernel as the widget's text box shows it: ``"0 -1 0; -1 5 -1; 0 -1 0"`` (read by :func:`parse_kernel`)."""
+def _kernel_text(kernel):
+    """A kernel as the widget's text box shows it: ``"0 -1 0; -1 5 -1; 0 -1 0"`` (read by :func:`_parse_kernel`)."""
     return "; ".join(" ".join(f"{v:.4g}" for v in row) for row in np.asarray(kernel, dtype=float))
 
 
-def draw_filtered(fig, image, kernel):
+def _draw_filtered(fig, image, kernel):
     """The widget's picture on an empty figure: ``image`` and ``image`` filtered by ``kernel`` (text).
 
     Filtering keeps the size (mirrored borders). A kernel that
-    :func:`parse_kernel` refuses is reported in the figure, not raised.
+    :func:`_parse_kernel` refuses is reported in the figure, not raised.
     """
     try:
-        k = parse_kernel(kernel)
+        k = _parse_kernel(kernel)
         out = filter2d(image, k, padding="same", padding_mode="reflect")
     except ValueError as error:
         ax = fig.add_subplot()
@@ -292,7 +292,7 @@ def draw_filtered(fig, image, kernel):
         ax.text(0.5, 0.5, f"cannot use this kernel:\n{error}", ha="center", va="center", fontsize=11,
                 transform=ax.transAxes, wrap=True)
         return
-    draw_images(fig, {"photograph": image, f"filtered by {kernel_text(k)}": out})
+    _draw_images(fig, {"photograph": image, f"filtered by {_kernel_text(k)}": out})
 
 
 def filter_widget(image, kernels=None, start=None, panel_size=3.2):
@@ -300,7 +300,7 @@ def filter_widget(image, kernels=None, start=None, panel_size=3.2):
 
     The text box holds the kernel (rows separated by ``;``); choosing a preset
     writes it there, and editing it (then Enter) filters with your kernel.
-    Each change redraws the picture (:func:`draw_filtered`) once. Display it
+    Each change redraws the picture (:func:`_draw_filtered`) once. Display it
     in a notebook; the book shows :func:`plot_filter_grid` beside it.
     ``start`` names the preset shown first (default: the vertical edge of
     fig. 9.6 if it is among ``kernels``, else the first one).
@@ -316,7 +316,7 @@ def filter_widget(image, kernels=None, start=None, panel_size=3.2):
     if start not in kernels:
         raise ValueError(f"start must be one of the kernels {list(kernels)}, got {start!r}")
     preset = widgets.Dropdown(options=list(kernels), value=start, description="preset")
-    text = widgets.Text(value=kernel_text(kernels[start]), description="kernel", continuous_update=False,
+    text = widgets.Text(value=_kernel_text(kernels[start]), description="kernel", continuous_update=False,
                         layout=widgets.Layout(width="32em"))
     shown = {"preset": start}  # the preset whose kernel the text box was last given
 
@@ -324,10 +324,10 @@ def filter_widget(image, kernels=None, start=None, panel_size=3.2):
         """A newly chosen preset writes its kernel into the text box; an edited text box is left alone."""
         if controls["preset"].value != shown["preset"]:
             shown["preset"] = controls["preset"].value
-            controls["kernel"].value = kernel_text(kernels[shown["preset"]])
+            controls["kernel"].value = _kernel_text(kernels[shown["preset"]])
 
     def draw(fig, preset, kernel):
-        draw_filtered(fig, image, kernel)
+        _draw_filtered(fig, image, kernel)
 
     return LiveFigure(draw, {"preset": preset, "kernel": text}, constrain=constrain,
                       figsize=(panel_size * 2 * 1.15, panel_size))

@@ -1,13 +1,13 @@
 """Figures of the equivariance chapter: shift the input, watch the feature map.
 
-:func:`shift_panels` computes, for one image, one kernel and one horizontal
-shift ``l``, the four maps that decide equivariance: the shifted input
-``S x``, the features of the shifted input ``f(S x)``, the shifted features
-``S f(x)`` and their difference. :func:`shift_figure` draws them for circular
-and zero padding (the static figure of the book); :func:`shift_widget` redraws
-them from a slider (in a running notebook, on
-:class:`cnnlib.figures.live.LiveFigure`). :func:`error_curves` and
-:func:`shift_report_figure` plot the chapter's measurements against the shift.
+For one image, one kernel and one horizontal shift ``l``, four maps decide
+equivariance: the shifted input ``S x``, the features of the shifted input
+``f(S x)``, the shifted features ``S f(x)`` and their difference.
+:func:`shift_figure` draws them for circular and zero padding (the static
+figure of the book); :func:`shift_widget` redraws them from a slider (in a
+running notebook, on :class:`cnnlib.figures.live.LiveFigure`).
+:func:`errors_figure` and :func:`shift_report_figure` plot the chapter's
+measurements against the shift.
 
 Shapes: ``image`` ``(H, W)``, ``kernel`` ``(k, k)`` with odd ``k``
 (padding ``k // 2`` keeps the size). Circular padding is paired with the
@@ -21,7 +21,7 @@ from cnnlib.conv import conv2d
 from cnnlib.equivariance import border_band
 from cnnlib.shift import shift as _shift
 
-__all__ = ["shift_panels", "draw_shift", "shift_figure", "draw_shift_row", "shift_widget", "error_curves",
+__all__ = ["shift_figure", "shift_widget", 
            "errors_figure", "shift_report_figure"]
 
 SHIFT_MODE = {"circular": "circular", "zeros": "zeros"}  # padding mode -> the shift it commutes with (best case)
@@ -38,7 +38,7 @@ def _check(image, kernel):
     return image, kernel
 
 
-def shift_panels(image, kernel, shift, padding_mode="zeros"):
+def _shift_panels(image, kernel, shift, padding_mode="zeros"):
     """The maps of one equivariance check, as a dict of ``(H, W)`` arrays.
 
     ``"shifted"``: the input moved ``shift`` pixels to the right;
@@ -76,9 +76,9 @@ def _outline_columns(ax, band, height):
                                edgecolor=BAND_COLOUR, linewidth=2, linestyle="--"))
 
 
-def draw_shift(axes, image, kernel, shift, padding_mode="zeros"):
-    """Draw the four maps of :func:`shift_panels` on four axes; return the panels."""
-    p = shift_panels(image, kernel, shift, padding_mode)
+def _draw_shift(axes, image, kernel, shift, padding_mode="zeros"):
+    """Draw the four maps of :func:`_shift_panels` on four axes; return the panels."""
+    p = _shift_panels(image, kernel, shift, padding_mode)
     vmin = min(p["f_of_shifted"].min(), p["shifted_f"].min())
     vmax = max(p["f_of_shifted"].max(), p["shifted_f"].max())
     shift_name = "cyclic" if padding_mode == "circular" else "zero-filled"
@@ -104,22 +104,22 @@ def draw_shift(axes, image, kernel, shift, padding_mode="zeros"):
 
 
 def shift_figure(image, kernel, shift, modes=("circular", "zeros")):
-    """One row of :func:`draw_shift` per padding mode; returns the figure."""
+    """One row of :func:`_draw_shift` per padding mode; returns the figure."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(modes), 4, figsize=(11, 3.0 * len(modes)), squeeze=False)
     for row, mode in zip(axes, modes):
-        draw_shift(row, image, kernel, shift, mode)
+        _draw_shift(row, image, kernel, shift, mode)
         row[0].annotate(f"{mode} padding", xy=(-0.32, 0.5), xycoords="axes fraction", rotation=90,
                         va="center", ha="center", fontsize=12)
     fig.tight_layout()
     return fig
 
 
-def draw_shift_row(fig, image, kernel, shift, padding_mode="zeros"):
-    """The widget's picture: one row of :func:`draw_shift` on an empty figure ``fig``."""
+def _draw_shift_row(fig, image, kernel, shift, padding_mode="zeros"):
+    """The widget's picture: one row of :func:`_draw_shift` on an empty figure ``fig``."""
     axes = fig.subplots(1, 4)
-    draw_shift(axes, image, kernel, shift, padding_mode)
+    _draw_shift(axes, image, kernel, shift, padding_mode)
     fig.tight_layout()
 
 
@@ -128,7 +128,7 @@ def shift_widget(image, kernel, max_shift=12):
 
     The error panel outlines the predicted border band (zero padding) in
     yellow. Display it in a notebook; the book shows :func:`shift_figure`.
-    The picture is :func:`draw_shift_row` of the controls' values, redrawn
+    The picture is :func:`_draw_shift_row` of the controls' values, redrawn
     once per change.
     """
     import ipywidgets as widgets
@@ -138,7 +138,7 @@ def shift_widget(image, kernel, max_shift=12):
     image, kernel = _check(image, kernel)
 
     def draw(fig, shift, padding_mode):
-        draw_shift_row(fig, image, kernel, shift, padding_mode)
+        _draw_shift_row(fig, image, kernel, shift, padding_mode)
 
     return LiveFigure(draw, {
         "shift": widgets.IntSlider(value=3, min=-max_shift, max=max_shift, description="shift l"),
@@ -149,7 +149,7 @@ def shift_widget(image, kernel, max_shift=12):
 MARKERS = "osD^vP*X"
 
 
-def error_curves(ax, shifts, curves, ylabel="relative error", title=None):
+def _error_curves(ax, shifts, curves, ylabel="relative error", title=None):
     """Plot ``{label: values}`` against ``shifts`` on ``ax``, one marker style per curve (greyscale-safe)."""
     import matplotlib.pyplot as plt
 
@@ -167,7 +167,7 @@ def error_curves(ax, shifts, curves, ylabel="relative error", title=None):
 
 
 def errors_figure(shifts, panels):
-    """Panels stacked vertically, one :func:`error_curves` each, legends on the right.
+    """Panels stacked vertically, one :func:`_error_curves` each, legends on the right.
 
     ``panels`` is a list of ``(title, ylabel, {label: values})``.
     Returns the figure.
@@ -176,7 +176,7 @@ def errors_figure(shifts, panels):
 
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.7 * len(panels)), squeeze=False)
     for ax, (title, ylabel, curves) in zip(axes[:, 0], panels):
-        error_curves(ax, shifts, curves, ylabel, title)
+        _error_curves(ax, shifts, curves, ylabel, title)
     fig.tight_layout()
     return fig
 
@@ -189,9 +189,9 @@ def shift_report_figure(shifts, reports):
     import matplotlib.pyplot as plt
 
     fig, (ax_acc, ax_chg) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
-    error_curves(ax_acc, shifts, {k: r["accuracy"] for k, r in reports.items()}, "test accuracy",
+    _error_curves(ax_acc, shifts, {k: r["accuracy"] for k, r in reports.items()}, "test accuracy",
                  "accuracy on shifted test digits")
-    error_curves(ax_chg, shifts, {k: r["changed"] for k, r in reports.items()}, "fraction changed",
+    _error_curves(ax_chg, shifts, {k: r["changed"] for k, r in reports.items()}, "fraction changed",
                  "predictions that change under the shift")
     ax_acc.set_xlabel("")  # the shared axis is labelled below
     ax_acc.set_ylim(0, 1.02)

@@ -16,7 +16,7 @@ from cnnlib.inception import (inception_branch_costs, inception_params, inceptio
                               inception_out_channels, reduced_conv_params, reduction_break_even)
 from cnnlib.shapes import pair
 
-__all__ = ["draw_inception", "inception_figure", "plot_reduction_costs"]
+__all__ = ["inception_figure", "plot_reduction_costs"]
 
 _GREY = "#d9d9d9"
 _BOX_W, _BOX_H = 0.92, 0.66
@@ -48,7 +48,7 @@ def _arrow(ax, start, end):
                 arrowprops=dict(arrowstyle="-|>", color="black", linewidth=0.8, shrinkA=0, shrinkB=0))
 
 
-def draw_inception(ax, input_size, in_channels, n1x1, n3x3, n5x5, n3x3_reduce=None,
+def _draw_inception(ax, input_size, in_channels, n1x1, n3x3, n5x5, n3x3_reduce=None,
                    n5x5_reduce=None, pool_proj=None, norm=None, cmap="viridis", fontsize=8.5,
                    title=None):
     """Draw one Inception module on ``ax``: the input at the bottom, the four
@@ -104,7 +104,7 @@ def draw_inception(ax, input_size, in_channels, n1x1, n3x3, n5x5, n3x3_reduce=No
 def inception_figure(input_size, in_channels, naive, bottleneck, cmap="viridis", titles=None):
     """Two Inception modules, one above the other, on one colour scale: ``naive`` and
     ``bottleneck`` are dicts of branch widths (``n1x1``, ``n3x3``, ... as for
-    :func:`draw_inception`). Returns the figure."""
+    :func:`_draw_inception`). Returns the figure."""
     costs = [inception_branch_costs(input_size, in_channels, **cfg) for cfg in (naive, bottleneck)]
     vmax = max(l["macs"] for c in costs for b in c.values() for l in b["layers"])
     norm = mcolors.Normalize(0, vmax / 1e6)
@@ -112,7 +112,7 @@ def inception_figure(input_size, in_channels, naive, bottleneck, cmap="viridis",
     fig, axes = plt.subplots(2, 1, figsize=(7.5, 10), layout="constrained")
     titles = titles or ("naive Inception module", "Inception module with 1×1 reductions")
     for ax, cfg, title in zip(axes, (naive, bottleneck), titles):
-        draw_inception(ax, input_size, in_channels, **cfg, norm=scaled, cmap=cmap, title=title)
+        _draw_inception(ax, input_size, in_channels, **cfg, norm=scaled, cmap=cmap, title=title)
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes, orientation="horizontal",
                        shrink=0.7, pad=0.01, aspect=40)
     bar.set_label("multiply-adds of the layer (millions)")

@@ -29,10 +29,10 @@ import threading
 
 from matplotlib.figure import Figure
 
-__all__ = ["LiveFigure", "render_png"]
+__all__ = ["LiveFigure", "_render_png"]
 
 
-def render_png(draw, values, figsize=(6.0, 3.0), dpi=100):
+def _render_png(draw, values, figsize=(6.0, 3.0), dpi=100):
     """PNG bytes of ``draw(fig, **values)`` on a fresh figure of ``figsize`` inches."""
     fig = Figure(figsize=figsize, dpi=dpi)
     draw(fig, **values)
@@ -72,7 +72,7 @@ class LiveFigure:
 
     def _render(self):
         self.redraws += 1
-        return render_png(self.draw, self.values(), self.figsize, self.dpi)
+        return _render_png(self.draw, self.values(), self.figsize, self.dpi)
 
     def _changed(self, _change):
         with self._lock:

@@ -1,9 +1,9 @@
 """Figures of chapter 2 (sharing): a kernel sliding over a small image, image panels, window coverage.
 
-:func:`draw_frame` draws one moment of a convolution (cross-correlation, as
-in PyTorch): the padded input with the window under the kernel outlined, and
-the output map filled in up to the current position. :func:`sliding_window_widget`
-redraws the frame from three sliders (stride, padding, position), once per
+A frame shows one moment of a convolution (cross-correlation, as in
+PyTorch): the padded input with the window under the kernel outlined, and the
+output map filled in up to the current position. :func:`sliding_window_widget`
+redraws a frame from three sliders (stride, padding, position), once per
 change, on :class:`cnnlib.figures.live.LiveFigure`; the book shows static frames
 (:func:`sliding_window_figure`) beside it. :func:`image_panels` shows images
 side by side, :func:`coverage_figure` how many windows read each pixel
@@ -22,12 +22,6 @@ from cnnlib.shapes import check_int, conv_output_size, pair
 from cnnlib.sharing import SOURCE002_IMAGE, SOURCE002_KERNEL
 
 __all__ = [
-    "EXAMPLE_IMAGE",
-    "EXAMPLE_KERNEL",
-    "frame_geometry",
-    "correlate",
-    "draw_frame",
-    "draw_frame_figure",
     "sliding_window_widget",
     "sliding_window_figure",
     "image_panels",
@@ -35,8 +29,8 @@ __all__ = [
 ]
 
 # The worked example of source 002: a 5x5 binary image and a 3x3 "X" kernel.
-EXAMPLE_IMAGE = SOURCE002_IMAGE
-EXAMPLE_KERNEL = SOURCE002_KERNEL
+_EXAMPLE_IMAGE = SOURCE002_IMAGE
+_EXAMPLE_KERNEL = SOURCE002_KERNEL
 
 WINDOW_COLOUR = "#fde725"  # viridis' yellow: light, visible in grey too
 OUTLINE_COLOUR = "#440154"  # viridis' dark purple
@@ -49,14 +43,14 @@ def _check_2d(name, array):
     return array
 
 
-def frame_geometry(image_shape, kernel_shape, stride=1, padding=0):
+def _frame_geometry(image_shape, kernel_shape, stride=1, padding=0):
     """Output size ``(Ho, Wo)`` of the frame's convolution, and the number of positions ``Ho*Wo``."""
     out = conv_output_size(pair("image_shape", tuple(image_shape)), pair("kernel_shape", tuple(kernel_shape)),
                            stride, padding)
     return out, out[0] * out[1]
 
 
-def correlate(image, kernel, stride=1, padding=0):
+def _correlate(image, kernel, stride=1, padding=0):
     """The full output map that the frames fill in: ``(Ho, Wo)``, zero padding, no flip."""
     image, kernel = _check_2d("image", image), _check_2d("kernel", kernel)
     return conv2d(image[None, None], kernel[None, None], stride=stride, padding=padding)[0, 0]
@@ -78,7 +72,7 @@ def _grid(ax, values, shown, fill):
     ax.set_ylim(h - 0.5, -0.5)
 
 
-def draw_frame(ax_in, ax_out, image=None, kernel=None, position=0, stride=1, padding=0):
+def _draw_frame(ax_in, ax_out, image=None, kernel=None, position=0, stride=1, padding=0):
     """Draw one frame of the sliding window on two axes; return the output value at ``position``.
 
     ``ax_in`` shows the zero-padded input (padding cells shaded grey), the
@@ -87,9 +81,9 @@ def draw_frame(ax_in, ax_out, image=None, kernel=None, position=0, stride=1, pad
     map filled in up to ``position`` (row-major index, or ``(i, j)``), the
     current cell in yellow. Defaults: the 5x5 image and 3x3 kernel of source 002.
     """
-    image = EXAMPLE_IMAGE if image is None else _check_2d("image", image)
-    kernel = EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
-    (ho, wo), n_positions = frame_geometry(image.shape, kernel.shape, stride, padding)
+    image = _EXAMPLE_IMAGE if image is None else _check_2d("image", image)
+    kernel = _EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
+    (ho, wo), n_positions = _frame_geometry(image.shape, kernel.shape, stride, padding)
     if isinstance(position, (tuple, list)):
         i, j = position
         if not (0 <= i < ho and 0 <= j < wo):
@@ -102,7 +96,7 @@ def draw_frame(ax_in, ax_out, image=None, kernel=None, position=0, stride=1, pad
     ph, pw = pair("padding", padding, minimum=0)
     kh, kw = kernel.shape
     xp = np.pad(image, ((ph, ph), (pw, pw)))
-    out = correlate(image, kernel, stride, padding)
+    out = _correlate(image, kernel, stride, padding)
 
     # input: white pixels, grey padding, yellow window
     fill = np.ones_like(xp)
@@ -129,18 +123,18 @@ def draw_frame(ax_in, ax_out, image=None, kernel=None, position=0, stride=1, pad
     return out[i, j]
 
 
-def draw_frame_figure(fig, stride=1, padding=0, position=0, image=None, kernel=None):
-    """The widget's picture: :func:`draw_frame` on an empty figure ``fig``, input left, output right.
+def _draw_frame_figure(fig, stride=1, padding=0, position=0, image=None, kernel=None):
+    """The widget's picture: :func:`_draw_frame` on an empty figure ``fig``, input left, output right.
 
     ``position`` is clamped to the last position of the output, so any value
     the position slider may hold while the geometry changes draws a frame.
     Returns the output value at the drawn position.
     """
-    image = EXAMPLE_IMAGE if image is None else _check_2d("image", image)
-    kernel = EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
-    n_positions = frame_geometry(image.shape, kernel.shape, stride, padding)[1]
+    image = _EXAMPLE_IMAGE if image is None else _check_2d("image", image)
+    kernel = _EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
+    n_positions = _frame_geometry(image.shape, kernel.shape, stride, padding)[1]
     ax_in, ax_out = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1]})
-    value = draw_frame(ax_in, ax_out, image, kernel, min(int(position), n_positions - 1), stride, padding)
+    value = _draw_frame(ax_in, ax_out, image, kernel, min(int(position), n_positions - 1), stride, padding)
     fig.tight_layout()
     return value
 
@@ -151,7 +145,7 @@ def sliding_window_widget(image=None, kernel=None, max_stride=3, max_padding=2):
     Moving stride or padding changes the output size, and the position
     slider's range follows (a position beyond the new range moves to the
     last one) within the same redraw. The picture is
-    :func:`draw_frame_figure` of the sliders' values, redrawn once per
+    :func:`_draw_frame_figure` of the sliders' values, redrawn once per
     change. Display it in a notebook; the rendered book shows static frames
     (:func:`cnnlib.figures.sharing.sliding_window_figure`) instead.
     """
@@ -159,17 +153,17 @@ def sliding_window_widget(image=None, kernel=None, max_stride=3, max_padding=2):
 
     from cnnlib.figures.live import LiveFigure
 
-    image = EXAMPLE_IMAGE if image is None else _check_2d("image", image)
-    kernel = EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
+    image = _EXAMPLE_IMAGE if image is None else _check_2d("image", image)
+    kernel = _EXAMPLE_KERNEL if kernel is None else _check_2d("kernel", kernel)
 
     def positions(s, p):
-        return frame_geometry(image.shape, kernel.shape, s, p)[1]
+        return _frame_geometry(image.shape, kernel.shape, s, p)[1]
 
     def constrain(controls):   # the position slider spans the output of the current geometry
         controls["position"].max = positions(controls["stride"].value, controls["padding"].value) - 1
 
     def draw(fig, stride, padding, position):
-        draw_frame_figure(fig, stride, padding, position, image, kernel)
+        _draw_frame_figure(fig, stride, padding, position, image, kernel)
 
     return LiveFigure(draw, {
         "stride": widgets.IntSlider(value=1, min=1, max=max_stride, description="stride"),
@@ -200,7 +194,7 @@ def sliding_window_figure(frames, image=None, kernel=None, columns=2):
     values = []
     for k, (stride, padding, position) in enumerate(frames):
         r, c = divmod(k, columns)
-        values.append(draw_frame(axes[2 * r, c], axes[2 * r + 1, c], image, kernel, position, stride, padding))
+        values.append(_draw_frame(axes[2 * r, c], axes[2 * r + 1, c], image, kernel, position, stride, padding))
     for k in range(len(frames), rows * columns):
         r, c = divmod(k, columns)
         axes[2 * r, c].axis("off")

@@ -19,16 +19,16 @@ depend on :mod:`cnnlib.layers` (``LocallyConnected2d``) and
 :mod:`cnnlib.counting` only; counting a module is :mod:`cnnlib.counting`'s job.
 """
 
-from cnnlib.models.blur import BlurPool2d, MaxBlurPool2d, binomial_filter, blur_pool2d
-from cnnlib.models.digits import (BUILDERS, KINDS, POOLING_KINDS, build, convolutional, counted_parameters,
+from cnnlib.models.blur import BlurPool2d, MaxBlurPool2d
+from cnnlib.models.digits import (KINDS, POOLING_KINDS, build, convolutional, counted_parameters,
                                   fully_connected, geometry, locally_connected, small_cnn, tied_locally_connected)
 from cnnlib.models.imagenet import (GOOGLENET_TABLE, AlexNet, GoogLeNet, GoogLeNetRow, Inception, Layer,
                                     inception_layers, layer_output_shapes, parameter_depth)
 
 __all__ = [
-    "KINDS", "POOLING_KINDS", "BUILDERS", "build", "convolutional", "locally_connected", "fully_connected",
+    "KINDS", "POOLING_KINDS", "build", "convolutional", "locally_connected", "fully_connected",
     "small_cnn", "geometry", "tied_locally_connected", "counted_parameters",
-    "binomial_filter", "blur_pool2d", "BlurPool2d", "MaxBlurPool2d",
+    "BlurPool2d", "MaxBlurPool2d",
     "Layer", "inception_layers", "Inception", "GoogLeNetRow", "GOOGLENET_TABLE", "GoogLeNet", "AlexNet",
     "parameter_depth", "layer_output_shapes",
 ]

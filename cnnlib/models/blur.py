@@ -6,8 +6,8 @@ step, so a one-pixel shift of the input can change which values are kept
 second value removes the fine detail that a shift would move between the
 kept and the discarded pixels:
 
-* :func:`binomial_filter`: the normalised 2-D binomial filter;
-* :func:`blur_pool2d` and :class:`BlurPool2d`: blur every channel, then subsample;
+* :func:`_binomial_filter`: the normalised 2-D binomial filter;
+* :func:`_blur_pool2d` and :class:`BlurPool2d`: blur every channel, then subsample;
 * :class:`MaxBlurPool2d`: max over windows at stride 1, then :class:`BlurPool2d`.
 
 Tensors are ``(N, C, H, W)``.
@@ -19,10 +19,10 @@ from torch import nn
 
 from cnnlib.shapes import check_int
 
-__all__ = ["binomial_filter", "blur_pool2d", "BlurPool2d", "MaxBlurPool2d"]
+__all__ = ["BlurPool2d", "MaxBlurPool2d"]
 
 
-def binomial_filter(size=3):
+def _binomial_filter(size=3):
     """The normalised 2-D binomial filter ``(size, size)``: row ``[1, 2, 1] / 4`` times its transpose for ``size=3``.
 
     float32 torch tensor summing to 1: a cheap low-pass filter (Zhang 2019).
@@ -43,8 +43,8 @@ def _check_tensor(name, x):
         raise ValueError(f"{name} must be (N, C, H, W), got shape {tuple(x.shape)}")
 
 
-def blur_pool2d(x, filter_size=3, stride=2, padding_mode="circular"):
-    """Blur every channel with :func:`binomial_filter`, then keep every ``stride``-th pixel.
+def _blur_pool2d(x, filter_size=3, stride=2, padding_mode="circular"):
+    """Blur every channel with :func:`_binomial_filter`, then keep every ``stride``-th pixel.
 
     ``x`` torch ``(N, C, H, W)``; padding ``(filter_size - 1) // 2`` on every
     side with ``padding_mode`` (``"circular"``, ``"reflect"``, ``"replicate"``
@@ -54,7 +54,7 @@ def blur_pool2d(x, filter_size=3, stride=2, padding_mode="circular"):
     """
     _check_tensor("x", x)
     stride = check_int("stride", stride, 1)
-    kernel = binomial_filter(filter_size).to(x.dtype)
+    kernel = _binomial_filter(filter_size).to(x.dtype)
     channels = x.shape[1]
     lo, hi = (filter_size - 1) // 2, filter_size // 2
     if padding_mode == "zeros":
@@ -68,7 +68,7 @@ def blur_pool2d(x, filter_size=3, stride=2, padding_mode="circular"):
 
 
 class BlurPool2d(nn.Module):
-    """:func:`blur_pool2d` as a module (no parameters)."""
+    """:func:`_blur_pool2d` as a module (no parameters)."""
 
     def __init__(self, filter_size=3, stride=2, padding_mode="circular"):
         super().__init__()
@@ -77,7 +77,7 @@ class BlurPool2d(nn.Module):
         self.padding_mode = padding_mode
 
     def forward(self, x):
-        return blur_pool2d(x, self.filter_size, self.stride, self.padding_mode)
+        return _blur_pool2d(x, self.filter_size, self.stride, self.padding_mode)
 
     def extra_repr(self):
         return f"filter_size={self.filter_size}, stride={self.stride}, padding_mode={self.padding_mode!r}"

@@ -180,7 +180,7 @@ def _pooling_builder(antialias, head):
     return build
 
 
-BUILDERS = {
+_BUILDERS = {
     "fully connected": fully_connected,
     "locally connected": locally_connected,
     "convolutional": convolutional,
@@ -193,9 +193,9 @@ BUILDERS = {
 def build(kind, seed=0, **options):
     """``build("convolutional", seed=1, channels=(8, 16))``: a network of :data:`KINDS` or
     :data:`POOLING_KINDS` with its options (``canvas_size`` for all of them)."""
-    if kind not in BUILDERS:
-        raise ValueError(f"kind must be one of {tuple(BUILDERS)}, got {kind!r}")
-    return BUILDERS[kind](seed=seed, **options)
+    if kind not in _BUILDERS:
+        raise ValueError(f"kind must be one of {tuple(_BUILDERS)}, got {kind!r}")
+    return _BUILDERS[kind](seed=seed, **options)
 
 
 def tied_locally_connected(conv_net, canvas_size=16, kernel_size=3, pool=2, padding=0):
