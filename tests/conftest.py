@@ -44,3 +44,14 @@ def built_book():
         "the book does not build cleanly:\n" + result.stdout[-6000:] + result.stderr[-6000:]
     )
     return ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """The one Playwright driver of the session: the sync API runs its own event loop, and a
+    second ``sync_playwright()`` while the first is alive fails ("inside the asyncio loop"). The
+    browser tests and the JupyterLab tests both launch their Chromium from this one."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver

@@ -62,18 +62,15 @@ def server(book_html):
 
 
 @pytest.fixture(scope="session")
-def browser_context():
+def browser_context(playwright):
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make chromium` (apt-get install -y chromium) installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        context = chromium.new_context(viewport={"width": 1280, "height": 900},
-                                       service_workers="block")
-        yield context
-        context.close()
-        chromium.close()
+    chromium = launch(playwright)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900},
+                                   service_workers="block")
+    yield context
+    context.close()
+    chromium.close()
 
 
 @pytest.fixture(scope="session")
