@@ -61,8 +61,9 @@ chapter: $(STAMP) vendor
 test: $(STAMP) vendor chromium sandbox
 	$(BIN)/python -m pytest
 
-# Only the JupyterLab tests (part of `make test`): every chapter's notebook opened in a
-# real JupyterLab in Chromium, Run All, the text, figures, solutions and live figures checked.
+# The JupyterLab tests: every chapter's notebook opened in a real JupyterLab in Chromium,
+# Run All, the text, figures, solutions and live figures checked. Not yet in `make test`:
+# they add 8+ minutes (chapter 6 and the audit train), see the closing note of issue 15.
 test-lab: $(STAMP) vendor chromium
 	$(BIN)/python -m pytest -m lab tests/test_jupyterlab.py
 
