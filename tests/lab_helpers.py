@@ -128,6 +128,16 @@ class Lab:
         return [s["kernel"]["execution_state"] for s in self.api("sessions")]
 
 
+def _kernel_json(client, code):
+    """Run ``code`` (which prints one JSON document) in the kernel on this client's own channel; its value."""
+    out = []
+    reply = client.execute_interactive(
+        code, store_history=False, timeout=60,
+        output_hook=lambda msg: out.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return json.loads("".join(out))
+
+
 def kernel_values(client, names):
     """``{name: text}`` of variables in a running kernel, read on a channel of its own.
 
@@ -138,12 +148,7 @@ def kernel_values(client, names):
             "    latex = getattr(v, '_repr_latex_', None)\n"
             "    return 'latex:' + latex() if latex and not isinstance(v, str) else str(v)\n"
             f"print(_j.dumps({{n: _text(globals()[n]) for n in {sorted(set(names))!r}}}))")
-    out = []
-    reply = client.execute_interactive(
-        code, store_history=False, timeout=60,
-        output_hook=lambda msg: out.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
-    assert reply["content"]["status"] == "ok", reply["content"]
-    return json.loads("".join(out))
+    return _kernel_json(client, code)
 
 
 # The open notebook's code cells as the lab's model holds them (window.jupyterapp: expose_app_in_browser).
@@ -164,15 +169,10 @@ CODE_CELLS_JS = """() => {
 
 
 def kernel_redraws(client):
-    """How many times the kernel's live figures (``cnnlib.live_figure.LiveFigure``) have drawn, in all."""
+    """How many times the kernel's live figures (``cnnlib.figures.live.LiveFigure``) have drawn, in all."""
     code = ("import gc as _gc, json as _j; print(_j.dumps(sum(o.redraws for o in _gc.get_objects() "
             "if type(o).__name__ == 'LiveFigure')))")
-    out = []
-    reply = client.execute_interactive(
-        code, store_history=False, timeout=60,
-        output_hook=lambda msg: out.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
-    assert reply["content"]["status"] == "ok", reply["content"]
-    return json.loads("".join(out))
+    return _kernel_json(client, code)
 
 
 def run_all(page, lab, timeout=int(os.environ.get("CNNLIB_RUN_ALL_TIMEOUT", 600))):

@@ -13,9 +13,7 @@ The Run All time of every chapter is printed (``-s`` or the report).
 """
 
 import re
-import shutil
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
