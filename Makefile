@@ -62,8 +62,8 @@ test: $(STAMP) vendor chromium sandbox
 	$(BIN)/python -m pytest
 
 # The JupyterLab tests: every chapter's notebook opened in a real JupyterLab in Chromium,
-# Run All, the text, figures, solutions and live figures checked. Not yet in `make test`:
-# they add 8+ minutes (chapter 6 and the audit train), see the closing note of issue 15.
+# Run All, the text, figures, solutions and live figures checked. Part of `make test`; this
+# target runs them alone (CNNLIB_REUSE_BUILD=1 reuses the book of a previous `make book`).
 test-lab: $(STAMP) vendor chromium
 	$(BIN)/python -m pytest -m lab tests/test_jupyterlab.py
 

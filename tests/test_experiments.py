@@ -54,6 +54,28 @@ def test_book_cache_is_in_the_checkout_or_a_user_folder(tmp_path, monkeypatch):
     assert experiments._book_cache() == tmp_path / "cache" / "cnnlib" / "experiments"
 
 
+def test_the_cache_key_changes_with_any_module_the_networks_may_use(tmp_path, monkeypatch):
+    """A cached result is read back only while every computing module is unchanged (a change to
+    shapes.py alters the networks' sizes, one to counting.py their parameter counts); the figures
+    and the claims only read results."""
+    import shutil
+    from pathlib import Path
+
+    copy = tmp_path / "cnnlib"
+    shutil.copytree(Path(experiments.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(experiments, "__file__", str(copy / "experiments.py"))
+    before = experiments._source_hash()
+    for name in ("figures/live.py", "claims/registry.py"):
+        (copy / name).write_text((copy / name).read_text() + "\n# an edit\n")
+        assert experiments._source_hash() == before, name
+    for name in ("shapes.py", "counting.py", "models/digits.py", "train.py"):
+        original = (copy / name).read_text()
+        (copy / name).write_text(original + "\n# an edit\n")
+        assert experiments._source_hash() != before, name
+        (copy / name).write_text(original)
+    assert experiments._source_hash() == before
+
+
 def test_translation_tiny_shapes_and_positions():
     result = experiments.translation("center", kinds=("fully connected",), test_size=20, progress=False, **TINY)
     assert result["positions"] == list(range(9)) and result["center"] == 4
