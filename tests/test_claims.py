@@ -124,3 +124,11 @@ def test_the_caption_is_judged_with_the_chapters_counts():
 def test_quoted_values_are_the_documents():
     assert claims.quoted("S3-compute-ratio") == 60_000 and claims.quoted("S4-naive-ops") == 854
     assert claims.quoted("S0-compute") is None  # qualitative
+
+
+def test_a_two_part_claim_says_which_half_holds():
+    """GoogLeNet's 22 layers (counted independently in tests/test_inception.py) hold; the
+    ratio 1/12 does not: the verdict is the worse half's, and the note names both."""
+    row = claims.evaluate("S4-googlenet-alexnet")
+    assert row.verdict == "wrong"
+    assert "'22 layers' holds" in row.note and "'1/12' wrong" in row.note

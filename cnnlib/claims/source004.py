@@ -156,9 +156,10 @@ def _(said):
     g, d = googlenet_alexnet_params(), network_depths()
     ratio = g["alexnet_grouped_over_googlenet"]
     verdicts = [judge(layers, d["googlenet"], "exact")[0], judge(times_fewer, ratio)[0]]
-    verdict = next(v for v in ("wrong", "holds approximately", "holds") if v in verdicts)
+    verdict = next(v for v in ("wrong", "holds approximately", "holds") if v in verdicts)  # the worse half
+    halves = f"two claims in one: '{layers} layers' {verdicts[0]}, '1/{times_fewer}' {verdicts[1]}. "
     return Finding(f"{d['googlenet']} layers, 1/{ratio:.1f}", verdict,
-                   f"{d['googlenet']} layers with parameters on the deepest path ({d['googlenet_with_pooling']} with "
+                   halves + f"{d['googlenet']} layers with parameters on the deepest path ({d['googlenet_with_pooling']} with "
                    f"pooling); AlexNet ({g['alexnet_grouped']:,}) has {ratio:.1f}× the parameters of GoogLeNet "
                    f"({g['googlenet']:,}), not {times_fewer}× ({g['alexnet_single_over_googlenet']:.1f}× for the "
                    f"one-GPU AlexNet, {g['alexnet_grouped_over_googlenet_aux']:.1f}× with GoogLeNet's auxiliary "
