@@ -132,3 +132,30 @@ def test_a_two_part_claim_says_which_half_holds():
     row = claims.evaluate("S4-googlenet-alexnet")
     assert row.verdict == "wrong"
     assert "'22 layers' holds" in row.note and "'1/12' wrong" in row.note
+
+
+SOURCES = HERE.parent.parent / "shared" / "sources"
+# what each source document says of itself: its first line is its title; the date it states, if any
+STATED_DATES = {"src002": "2023-06-09", "src003": "2019-08-31", "src004": "2019-12-11"}
+
+
+@pytest.mark.skipif(not SOURCES.is_dir(), reason="the source documents are not beside this checkout")
+def test_the_references_name_each_source_by_its_own_title_and_date_not_a_file():
+    """A reader can find a source by what the references say: the title and date as the
+    document states them (read from the documents here), never the course's file name."""
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(HERE.parent / "references.bib")).entries
+    for path in sorted(SOURCES.glob("*.txt")):
+        key = "src" + path.name[:3]
+        text, entry = path.read_text(encoding="utf-8"), entries[key]
+        title = entry.fields["title"]
+        heading = [line.strip().removeprefix("title: ") for line in text.splitlines()[:6]]
+        assert title in heading, (key, title)  # the document's own heading (or front-matter title)
+        note = entry.fields["note"]
+        assert path.name not in note and ".txt" not in note and "source file" not in note, key
+        if key in STATED_DATES:
+            assert STATED_DATES[key] in text and STATED_DATES[key] in note, key
+            assert entry.fields["year"] == STATED_DATES[key][:4]
+        else:
+            assert not re.search(r"20\d\d-\d\d-\d\d", text) and entry.fields["year"] == "n.d.", key
