@@ -7,7 +7,12 @@
   at every position of the canvas and measure the accuracy, how many
   predictions change, and Zhang's consistency. Chapter 6 runs it on the fully
   connected, locally connected and convolutional networks, chapter 3 on its
-  three pooling networks, with the same settings.
+  three pooling networks, with the same settings;
+* :func:`trained_network`: one network of :func:`translation`, trained again
+  (about a second), to look inside it.
+
+``sample_efficiency(placement="center")`` runs the first experiment on
+aligned digits (all at the centre, training and test).
 
 Both return plain dictionaries of lists and numbers (JSON-ready). They are
 deterministic: the same arguments give the same numbers. Every network is
@@ -127,6 +132,7 @@ def sample_efficiency(
     progress=None,
     cache=None,
     refresh=False,
+    placement="random",
     **training,
 ):
     """Test accuracy against training-set size, 8×8 digits at random positions on the canvas.
@@ -136,6 +142,8 @@ def sample_efficiency(
     with seed ``s``), the networks are initialised and shuffled with ``s``, and
     evaluated on the whole test split (digits at their own random positions).
     ``training`` overrides entries of :data:`cnnlib.train.TRAINING`.
+    ``placement="center"`` puts every digit, training and test, at the centre
+    of the canvas instead (aligned data: position carries no information).
 
     Returns ``{"sizes", "seeds", "kinds", "accuracy": {kind: [[acc per seed] per size]},
     "train_accuracy": (the same on the training subsets), "parameters": {kind: int}, "train_size": int, "test_size": int, "training": {...}}``.
@@ -144,12 +152,19 @@ def sample_efficiency(
     settings = {**train.TRAINING, **training}
     arguments = {"sizes": sizes, "seeds": seeds, "kinds": kinds, "canvas_size": canvas_size,
                  "test_fraction": test_fraction, "placement_seed": placement_seed, "training": settings}
+    if placement not in ("random", "center"):
+        raise ValueError(f'placement must be "random" or "center", got {placement!r}')
+    if placement != "random":  # the key of the default call stays what it was
+        arguments["placement"] = placement
 
     def compute():
         small, labels, train_idx, test_idx = split_indices(test_fraction)
         if max(sizes) > len(train_idx) or min(sizes) < 1:
             raise ValueError(f"sizes must lie in [1, {len(train_idx)}] (the training split), got {sizes}")
-        rows, cols = _random_positions(len(labels), canvas_size, placement_seed)
+        if placement == "center":
+            rows = cols = (canvas_size - data.DIGIT_SIZE) // 2
+        else:
+            rows, cols = _random_positions(len(labels), canvas_size, placement_seed)
         images = data.place_on_canvas(small, canvas_size, rows, cols)
         stats = _pixel_stats(images[train_idx])
         x_train, y_train = _standardize(images[train_idx], stats), labels[train_idx]
@@ -168,7 +183,7 @@ def sample_efficiency(
                         bar.update(1)
         return {"sizes": sizes, "seeds": seeds, "kinds": kinds, "accuracy": accuracy, "train_accuracy": train_accuracy,
                 "parameters": _parameters(kinds, canvas_size), "train_size": int(len(train_idx)),
-                "test_size": int(len(test_idx)), "training": settings}
+                "test_size": int(len(test_idx)), "training": settings, "placement": placement}
 
     return _cached("sample_efficiency", arguments, compute, cache, refresh)
 
@@ -264,6 +279,38 @@ def translation(
                 "test_size": int(n), "training": settings}
 
     return _cached("translation", arguments, compute, cache, refresh)
+
+
+def trained_network(train_placement="center", kind="convolutional", canvas_size=16, test_fraction=0.3, seed=0,
+                    placement_seed=0, **training):
+    """One network of :func:`translation`, trained again: ``(model, stats)``.
+
+    The same data, standardisation and training call as :func:`translation`
+    with the same arguments (``train_placement`` ``"center"``, ``"random"`` or
+    ``(row, col)``), so the model is the very network whose accuracies
+    :func:`translation` reports; ``stats = (mean, std)`` standardises new
+    inputs like its training images (:func:`standardize`). Takes about a
+    second for the digit networks (not cached: a module is not JSON).
+    """
+    settings = {**train.TRAINING, **training}
+    small, labels, train_idx, _ = split_indices(test_fraction)
+    if train_placement == "random":
+        rows, cols = _random_positions(len(labels), canvas_size, placement_seed)
+        rows, cols = rows[train_idx], cols[train_idx]
+    elif train_placement == "center":
+        rows = cols = (canvas_size - data.DIGIT_SIZE) // 2
+    else:
+        rows, cols = train_placement
+    x_train = data.place_on_canvas(small[train_idx], canvas_size, rows, cols)
+    stats = _pixel_stats(x_train)
+    model = train.train_network(kind, _standardize(x_train, stats), labels[train_idx], seed=seed,
+                                canvas_size=canvas_size, **settings)
+    return model, stats
+
+
+def standardize(images, stats):
+    """``(images - mean) / std`` as float32, ``stats`` from :func:`trained_network`."""
+    return _standardize(images, stats)
 
 
 # ---------------------------------------------------------------- summaries
