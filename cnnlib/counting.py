@@ -34,6 +34,8 @@ __all__ = [
     "locally_connected2d_params",
     "locally_connected2d_macs",
     "channel_shared_conv2d_params",
+    "depthwise_separable_conv2d_params",
+    "depthwise_separable_conv2d_macs",
     "pool2d_ops",
     "module_params",
     "module_macs",
@@ -116,6 +118,26 @@ def channel_shared_conv2d_params(out_channels, kernel_size, bias=True):
     c_out = check_int("out_channels", out_channels, 1)
     kh, kw = pair("kernel_size", kernel_size)
     return c_out * (kh * kw + (1 if bias else 0))
+
+
+def depthwise_separable_conv2d_params(in_channels, out_channels, kernel_size, bias=True):
+    """Parameters of a depthwise-separable convolution: a depthwise ``kh×kw``
+    convolution (``groups=in_channels``, one 2-D kernel per input channel) followed
+    by a 1×1 convolution to ``out_channels``, ``kh*kw*C_in + C_in*C_out`` weights
+    (plus ``C_in + C_out`` biases)."""
+    return (conv2d_params(in_channels, in_channels, kernel_size, bias=bias, groups=in_channels)
+            + conv2d_params(in_channels, out_channels, 1, bias=bias))
+
+
+def depthwise_separable_conv2d_macs(input_size, in_channels, out_channels, kernel_size, stride=1,
+                                    padding=0, dilation=1, batch=1):
+    """Multiply-adds of :func:`depthwise_separable_conv2d_params`'s two layers: the
+    depthwise convolution on ``input_size``, then the 1×1 convolution on its output."""
+    kh, kw = pair("kernel_size", kernel_size)
+    depthwise = conv2d_macs(input_size, in_channels, in_channels, (kh, kw), stride, padding,
+                            dilation, groups=in_channels, batch=batch)
+    out_size = conv_output_size(pair("input_size", input_size), (kh, kw), stride, padding, dilation)
+    return depthwise + conv2d_macs(out_size, in_channels, out_channels, 1, batch=batch)
 
 
 # --- pooling -------------------------------------------------------------
