@@ -1,6 +1,7 @@
 """Figures for the chapter on 1×1 convolutions: the Inception module drawn with
-each branch's shapes and costs, and the cost of a convolution with a 1×1
-reduction in front as a function of the reduction width.
+each branch's shapes and costs, the cost of a convolution with a 1×1
+reduction in front as a function of the reduction width, and the parameters
+against the activations of each layer of a VGG-style stack.
 
 Every number written on a figure is computed by :mod:`cnnlib.inception`
 (:func:`~cnnlib.inception.inception_branch_costs`,
@@ -16,7 +17,7 @@ from cnnlib.inception import (inception_branch_costs, inception_params, inceptio
                               inception_out_channels, reduced_conv_params, reduction_break_even)
 from cnnlib.shapes import pair
 
-__all__ = ["inception_figure", "plot_reduction_costs"]
+__all__ = ["inception_figure", "plot_reduction_costs", "plot_params_vs_activations"]
 
 _GREY = "#d9d9d9"
 _BOX_W, _BOX_H = 0.92, 0.66
@@ -154,4 +155,32 @@ def plot_reduction_costs(input_size, in_channels, out_channels, kernel_size, wid
     ax.set_ylim(0, None)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_params_vs_activations(rows, bytes_per_value=4, ax=None):
+    """Bars per layer: parameters beside activations (values of the layer's output, one
+    image), on a log scale. ``rows`` are :func:`cnnlib.models.vgg.layer_costs`'s; a
+    pooling layer has no parameters and gets no bar for them. The right axis reads
+    the same counts as memory at ``bytes_per_value`` bytes a value (float32: 4).
+    Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
+    names = [r["layer"] for r in rows]
+    xs = range(len(rows))
+    colours = plt.get_cmap("viridis")
+    ax.bar([x - 0.2 for x in xs], [r["params"] or float("nan") for r in rows], width=0.4,
+           color=colours(0.2), label="parameters (stored)")
+    ax.bar([x + 0.2 for x in xs], [r["activations"] for r in rows], width=0.4,
+           color=colours(0.75), label="activations (output values, one image)")
+    ax.set_yscale("log")
+    counts = [n for r in rows for n in (r["params"], r["activations"]) if n]
+    ax.set_ylim(min(counts) / 3, max(counts) * 40)      # room for the legend above the bars
+    ax.set_xticks(list(xs), names, rotation=45, ha="right")
+    ax.set_ylabel("numbers (log scale)")
+    mib = 2 ** 20 / bytes_per_value
+    right = ax.secondary_yaxis("right", functions=(lambda n: n / mib, lambda m: m * mib))
+    right.set_ylabel(f"memory at {bytes_per_value} bytes a number (MiB)")
+    ax.legend(loc="upper center", ncol=2, fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
     return ax
