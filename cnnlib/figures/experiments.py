@@ -1,8 +1,10 @@
 """Figures of chapters 3 and 6 (the experiments on digits), on the results of :mod:`cnnlib.experiments`.
 
 * :func:`plot_digits`: digits on their canvas;
-* :func:`plot_sample_efficiency`, :func:`plot_generalization_gap`: accuracy against
-  the size of the training set (:func:`cnnlib.experiments.sample_efficiency`);
+* :func:`plot_sample_efficiency`, :func:`plot_generalization_gap`: accuracy (test or
+  training) against the size of the training set
+  (:func:`cnnlib.experiments.sample_efficiency`);
+* :func:`plot_reach`: which rows of the canvas the units of the last layer see;
 * :func:`plot_shift_curves`, :func:`plot_shift_maps`: accuracy against the
   position of the test digits (:func:`cnnlib.experiments.translation`).
 
@@ -14,7 +16,7 @@ import numpy as np
 from cnnlib.experiments import CHANCE, mean_and_spread, shift_curve
 
 __all__ = ["COLORS", "MARKERS", "LINESTYLES", "plot_digits", "plot_sample_efficiency", "plot_generalization_gap",
-           "plot_shift_curves", "plot_shift_maps"]
+           "plot_shift_curves", "plot_shift_maps", "plot_reach"]
 
 
 def plot_digits(images, labels, titles=None, n=10):
@@ -38,29 +40,37 @@ MARKERS = {"fully connected": "s", "locally connected": "^", "convolutional": "o
 LINESTYLES = {"fully connected": ":", "locally connected": "--", "convolutional": "-"}
 
 
-def plot_sample_efficiency(result, ax=None):
-    """Mean test accuracy (± one standard deviation, min–max as dots) against training-set size, log axis."""
+def plot_sample_efficiency(result, ax=None, measure="accuracy", legend=True, ylim=(0, 1)):
+    """Mean accuracy (± one standard deviation, single seeds as dots) against training-set size, log axis.
+
+    ``measure``: ``"accuracy"`` (on the test split) or ``"train_accuracy"`` (on each run's own training set);
+    ``ylim``: the range of the vertical axis (the chance line only when it lies inside).
+    """
     import matplotlib.pyplot as plt
 
+    if measure not in ("accuracy", "train_accuracy"):
+        raise ValueError(f'measure must be "accuracy" or "train_accuracy", got {measure!r}')
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.2))
     sizes = np.asarray(result["sizes"])
-    for kind, (mean, std, _, _) in mean_and_spread(result).items():
-        acc = np.asarray(result["accuracy"][kind])
+    for kind, (mean, std, _, _) in mean_and_spread({**result, "accuracy": result[measure]}).items():
+        acc = np.asarray(result[measure][kind])
         label = f"{kind} ({result['parameters'][kind]:,d} parameters)"
         style = {"color": COLORS[kind], "marker": MARKERS[kind], "linestyle": LINESTYLES[kind]}
         ax.errorbar(sizes, mean, yerr=std, capsize=3, label=label, **style)
         ax.plot(np.repeat(sizes, acc.shape[1]), acc.ravel(), MARKERS[kind], color=COLORS[kind], alpha=0.3, ms=3)
-    ax.axhline(CHANCE, color="0.5", lw=0.8)
-    ax.text(sizes[0], CHANCE + 0.01, "chance", color="0.4", fontsize=8)
+    if ylim[0] < CHANCE < ylim[1]:
+        ax.axhline(CHANCE, color="0.5", lw=0.8)
+        ax.text(sizes[0], CHANCE + 0.01, "chance", color="0.4", fontsize=8)
     ax.set_xscale("log")
     ax.set_xticks(sizes)
     ax.set_xticklabels([str(n) for n in sizes])
     ax.minorticks_off()
-    ax.set_ylim(0, 1)
+    ax.set_ylim(*ylim)
     ax.set_xlabel("training images (log scale)")
-    ax.set_ylabel("test accuracy")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.set_ylabel("test accuracy" if measure == "accuracy" else "training accuracy")
+    if legend:
+        ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     return ax
 
@@ -125,8 +135,44 @@ def plot_shift_maps(results, titles):
             ax.set_xticks(shifts[::2])
             ax.set_yticks(shifts[::2])
             ax.set_title(f"{kind}\n{title}", fontsize=9)
-            ax.set_xlabel("dx (pixels)")
+            ax.set_xlabel("t: columns (pixels)")
             if col == 0:
-                ax.set_ylabel("dy (pixels)")
+                ax.set_ylabel("s: rows (pixels)")
     fig.colorbar(image, ax=axes, shrink=0.8, label="test accuracy")
     return fig
+
+
+def plot_reach(reach, canvas_size, digit_rows, ax=None):
+    """Which canvas rows each row of last-layer units sees, against where a digit lies.
+
+    ``reach``: ``{i: (first, last)}``, the canvas rows seen by unit row ``i``;
+    rows ``i`` outside ``0 .. n - 1`` (``n`` the number of non-negative keys
+    whose first row is on the canvas) are drawn thin and dashed: units the map
+    would need but does not have. ``digit_rows``: ``{label: first row of the
+    digit}``, each digit 8 rows tall, drawn as a band below.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.4))
+    for i, (first, last) in reach.items():
+        real = first >= 0 and last <= canvas_size - 1
+        ax.plot([first - 0.45, last + 0.45], [i, i], lw=7 if real else 1.5, solid_capstyle="butt",
+                color=COLORS["convolutional"] if real else "0.45", linestyle="-" if real else (0, (3, 2)))
+    low = min(reach)
+    for k, (label, top) in enumerate(digit_rows.items()):
+        y = low - 1.2 - 0.8 * k
+        ax.barh(y, 8, left=top - 0.5, height=0.55, color="#3b528b")
+        ax.text(top + 3.5, y, label, ha="center", va="center", fontsize=8, color="white")
+    ax.axvspan(-0.5, canvas_size - 0.5, color="0.92", zorder=-1)
+    firsts = [f for f, _ in reach.values()]
+    lasts = [l for _, l in reach.values()]
+    ax.set_xlim(min(firsts + [0]) - 1, max(lasts + [canvas_size - 1]) + 1)
+    ax.set_ylim(low - 1.2 - 0.8 * len(digit_rows), max(reach) + 0.7)
+    ax.invert_yaxis()
+    ax.set_yticks(sorted(reach))
+    ax.set_xticks(range(0, canvas_size, 2))
+    ax.set_xlabel("row of the canvas (grey: the 16 rows of the canvas)")
+    ax.set_ylabel("row i of the last layer")
+    ax.grid(axis="x", alpha=0.3)
+    return ax
