@@ -87,3 +87,21 @@ def test_bad_groups_are_refused():
         counting.depthwise_separable_conv2d_params(0, 3, 3)
     with pytest.raises(ValueError):
         counting.depthwise_separable_conv2d_macs(2, 3, 4, 5)   # a 5×5 kernel does not fit in 2×2
+
+
+def test_the_matrix_figure_shows_the_1x1_convolution():
+    """The figure's output panel is torch's 1×1 convolution, its columns the pixels in row order."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from cnnlib.figures.inception import plot_one_by_one_as_matrix
+
+    rng = np.random.default_rng(3)
+    weight, x = rng.standard_normal((3, 4)), rng.standard_normal((4, 2, 5))
+    fig = plot_one_by_one_as_matrix(weight, x)
+    shown = [ax.get_images()[0].get_array() for ax in fig.axes[:3]]
+    out = torch.nn.functional.conv2d(torch.from_numpy(x[None]), torch.from_numpy(weight[:, :, None, None]))[0]
+    np.testing.assert_allclose(shown[0], weight)
+    np.testing.assert_allclose(shown[1][:, 6], x[:, 1, 1])          # pixel (1, 1) is column 1·5 + 1
+    np.testing.assert_allclose(shown[2], out.reshape(3, 10).numpy(), atol=1e-12)
+    with pytest.raises(ValueError):
+        plot_one_by_one_as_matrix(weight, x[:3])

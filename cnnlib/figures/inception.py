@@ -17,7 +17,7 @@ from cnnlib.inception import (inception_branch_costs, inception_params, inceptio
                               inception_out_channels, reduced_conv_params, reduction_break_even)
 from cnnlib.shapes import pair
 
-__all__ = ["inception_figure", "plot_reduction_costs", "plot_params_vs_activations"]
+__all__ = ["inception_figure", "plot_reduction_costs", "plot_params_vs_activations", "plot_one_by_one_as_matrix"]
 
 _GREY = "#d9d9d9"
 _BOX_W, _BOX_H = 0.92, 0.66
@@ -184,3 +184,41 @@ def plot_params_vs_activations(rows, bytes_per_value=4, ax=None):
     ax.legend(loc="upper center", ncol=2, fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     return ax
+
+
+def plot_one_by_one_as_matrix(weight, x, cmap="RdBu_r"):
+    """A 1×1 convolution as one matrix product: ``weight`` ``(C_out, C_in)`` times the
+    pixels of ``x`` ``(C_in, H, W)`` laid out as the columns of a ``(C_in, H·W)``
+    matrix gives the ``(C_out, H·W)`` output, folded back to ``(C_out, H, W)``.
+    Three heat maps on one colour scale per panel, with the shapes in the titles;
+    one pixel's column is outlined in the pixels and in the output. Returns the figure."""
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    weight, x = np.asarray(weight, dtype=float), np.asarray(x, dtype=float)
+    if weight.ndim != 2 or x.ndim != 3 or weight.shape[1] != x.shape[0]:
+        raise ValueError(f"weight (C_out, C_in) and x (C_in, H, W) must agree on C_in, "
+                         f"got weight {weight.shape} and x {x.shape}")
+    c_in, height, width = x.shape
+    pixels = x.reshape(c_in, height * width)
+    out = weight @ pixels
+    panels = [(weight, f"kernel as a matrix\n$C_{{out}} \\times C_{{in}}$ = {weight.shape[0]}×{c_in}"),
+              (pixels, f"pixels as columns\n$C_{{in}} \\times HW$ = {c_in}×{height * width}"),
+              (out, f"output, one column per pixel\n$C_{{out}} \\times HW$ = {out.shape[0]}×{height * width}")]
+    ratios = [weight.shape[1], pixels.shape[1], out.shape[1]]
+    fig, axes = plt.subplots(1, 3, figsize=(9, 2.8), layout="constrained",
+                             gridspec_kw=dict(width_ratios=ratios))
+    for ax, (matrix, title) in zip(axes, panels):
+        bound = np.abs(matrix).max() or 1.0
+        ax.imshow(matrix, cmap=cmap, vmin=-bound, vmax=bound)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[1:]:
+        rows = ax.get_images()[0].get_array().shape[0]
+        ax.add_patch(Rectangle((-0.5, -0.5), 1, rows, fill=False, edgecolor="black", linewidth=2))
+    axes[0].set_xlabel("input channel $c$")
+    axes[0].set_ylabel("output channel $d$")
+    axes[1].set_xlabel("pixel $(i, j)$, row by row")
+    axes[2].set_xlabel("pixel $(i, j)$, row by row")
+    return fig
