@@ -1,0 +1,55 @@
+"""Chapter 6's figures show what the results hold: training accuracy where asked, the reach of each unit row."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from cnnlib.figures import experiments as plots  # noqa: E402
+
+RESULT = {  # a hand-made sample_efficiency result: two sizes, two seeds, two networks
+    "sizes": [10, 40], "seeds": [0, 1], "kinds": ["convolutional", "fully connected"],
+    "accuracy": {"convolutional": [[0.5, 0.7], [0.8, 0.8]], "fully connected": [[0.2, 0.2], [0.4, 0.6]]},
+    "train_accuracy": {"convolutional": [[1.0, 0.9], [0.75, 0.85]], "fully connected": [[1.0, 1.0], [1.0, 1.0]]},
+    "parameters": {"convolutional": 5, "fully connected": 50},
+}
+
+
+@pytest.mark.parametrize("measure, means", [
+    ("accuracy", {"convolutional": [0.6, 0.8], "fully connected": [0.2, 0.5]}),
+    ("train_accuracy", {"convolutional": [0.95, 0.8], "fully connected": [1.0, 1.0]}),
+])
+def test_the_curves_are_the_means_of_the_measure_asked_for(measure, means):
+    fig, ax = plt.subplots()
+    plots.plot_sample_efficiency(RESULT, ax=ax, measure=measure)
+    lines = [line for line in ax.get_lines() if line.get_linestyle() != "None" and len(line.get_xdata()) == 2
+             and list(line.get_xdata()) == [10, 40]]
+    drawn = sorted(tuple(np.round(line.get_ydata(), 6)) for line in lines)
+    assert drawn == sorted(tuple(v) for v in means.values())
+    assert ax.get_ylabel() == ("test accuracy" if measure == "accuracy" else "training accuracy")
+    plt.close(fig)
+
+
+def test_a_bad_measure_is_refused_and_the_chance_line_only_inside_the_range():
+    with pytest.raises(ValueError, match="measure"):
+        plots.plot_sample_efficiency(RESULT, measure="loss")
+    fig, ax = plt.subplots()
+    plots.plot_sample_efficiency(RESULT, ax=ax, ylim=(0.5, 1))
+    assert ax.get_ylim() == (0.5, 1) and not [t for t in ax.texts if t.get_text() == "chance"]
+    plt.close(fig)
+
+
+def test_plot_reach_draws_one_bar_per_unit_row_over_its_rows():
+    reach = {i: (2 * i, 2 * i + 7) for i in range(-1, 6)}
+    ax = plots.plot_reach(reach, 16, {"centre": 4})
+    bars = ax.get_lines()
+    assert len(bars) == len(reach)
+    for line, (i, (first, last)) in zip(bars, reach.items()):
+        assert list(line.get_ydata()) == [i, i]
+        assert line.get_xdata()[0] == pytest.approx(first - 0.45) and line.get_xdata()[1] == pytest.approx(last + 0.45)
+    widths = [line.get_linewidth() for line in bars]
+    assert widths[0] < widths[1] and widths[-1] < widths[-2]     # rows off the canvas drawn thin
+    plt.close("all")
