@@ -85,10 +85,14 @@ class Target:
 
 # --------------------------------------------------------------- small pieces
 
+_FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,}).*$", re.M)
+
+
 def eval_names(markdown):
-    """The variable names of the ``{eval}`` roles in ``markdown``, in order, each once."""
+    """The variable names of the ``{eval}`` roles in ``markdown``, in order, each once (those in the
+    body of a fenced directive too: a fence line is not a run of inline-code backticks)."""
     names = []
-    for match in _INLINE.finditer(markdown):
+    for match in _INLINE.finditer(_FENCE_LINE.sub("", markdown)):
         if match.group("name") == "eval" and match.group("content").strip() not in names:
             names.append(match.group("content").strip())
     return names

@@ -231,3 +231,9 @@ def test_raw_myst_is_found(markdown):
                                       "a (note) = b", "$$\n\\sum_{i} x\n$$"])
 def test_plain_markdown_is_not_flagged(markdown):
     assert pm.raw_myst(markdown) == []
+
+
+def test_eval_names_inside_a_fenced_directive_are_found():
+    text = "Before {eval}`a`.\n\n```{admonition} What the sources say\n:class: sources\nValue {eval}`b` here.\n```\n"
+    assert pm.eval_names(text) == ["a", "b"]
+    assert pm.eval_names("````{note}\n```{admonition} x\n{eval}`c`\n```\n````") == ["c"]
