@@ -10,6 +10,8 @@ pool, flatten                     (chapter 3)
 ``BlurPool2d``, ``MaxBlurPool2d``  anti-aliased downsampling (Zhang 2019)       :mod:`.blur`
 ``Inception``, ``GoogLeNet``,     1×1 reductions, counted on real modules      :mod:`.imagenet`
 ``AlexNet``                       (chapter 5)
+``vgg_stack``, ``layer_costs``    parameters against activations, per layer    :mod:`.vgg`
+                                  (chapter 5)
 ================================  ===========================================  ======================
 
 The digit classifiers are built by name, ``build(kind, seed=..., **options)``
