@@ -69,6 +69,19 @@ def _repository_url():
     return _config()["repository"]["url"].rstrip("/")
 
 
+def number_prefix(stem):
+    """What the book puts before the numbers of a chapter's figures, exercises and equations: "2."
+    for the second chapter of the numbered part of ``_toc.yml``, "" for a page outside it."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    for part in toc.get("parts", []):
+        files = [Path(entry["file"]).stem for entry in part.get("chapters", [])]
+        if part.get("numbered") and stem in files:
+            return f"{files.index(stem) + 1}."
+    return ""
+
+
 def colab_link(stem):
     """The URL that opens the Colab edition of chapter ``stem`` (what the book's Colab button opens)."""
     config = _config()
@@ -162,7 +175,8 @@ def _cells(chapter, repository, converter=None):
 
     colab = converter is not None
     source = jupytext.read(chapter)
-    figures = _figure_numbers(source.cells)
+    prefix = number_prefix(Path(chapter).stem)
+    figures = _figure_numbers(source.cells, prefix)
     markdown = converter.convert if colab else (lambda text: _lab_figure_references(text, figures))
     cells = list(setup_cells(repository, COLAB if colab else "lab"))
     exercise, in_solution, shown = 0, False, 0
@@ -182,7 +196,7 @@ def _cells(chapter, repository, converter=None):
                 shown += 1
                 cells.append(nbformat.v4.new_markdown_cell(
                     converter.figure_caption(figure.get("name"), figure.get("caption", "")) if colab else
-                    f"**Figure {shown}.** "
+                    f"**Figure {prefix}{shown}.** "
                     + " ".join(_lab_figure_references(figure.get("caption", ""), figures).split())))
             continue
         if cell.cell_type != "markdown":
@@ -192,11 +206,11 @@ def _cells(chapter, repository, converter=None):
                 in_solution = False
                 exercise += 1
                 if colab:
-                    body, title = converter.exercise(text, exercise)
-                    cells.append(_heading(f"### Exercise {exercise}" + (f": {title}" if title else "")))
+                    body, title = converter.exercise(text, f"{prefix}{exercise}")
+                    cells.append(_heading(f"### Exercise {prefix}{exercise}" + (f": {title}" if title else "")))
                     cells.append(nbformat.v4.new_markdown_cell(body))
                 else:
-                    cells.append(_heading(f"### Exercise {exercise}"))
+                    cells.append(_heading(f"### Exercise {prefix}{exercise}"))
                     cells.append(nbformat.v4.new_markdown_cell(text))
             elif kind == "solution-start":
                 cells.append(_heading(f"{_SOLUTION_HEADING} (click the arrow to show it)", collapsed=True))
@@ -217,11 +231,12 @@ def _cells(chapter, repository, converter=None):
     return cells
 
 
-def _figure_numbers(cells):
-    """Figure name -> its number in the notebook (1, 2, … in the order of the cells that draw them)."""
+def _figure_numbers(cells, prefix=""):
+    """Figure name -> its number as the book shows it ("2.1", "2.2", … or 1, 2, … in an unnumbered
+    page), in the order of the cells that draw them."""
     shown = [c for c in cells
              if c.cell_type == "code" and _figure(c) and "remove-output" not in c.metadata.get("tags", [])]
-    return {_figure(c)["name"]: k for k, c in enumerate(shown, 1) if _figure(c).get("name")}
+    return {_figure(c)["name"]: f"{prefix}{k}" for k, c in enumerate(shown, 1) if _figure(c).get("name")}
 
 
 def _lab_figure_references(markdown, figures):
@@ -344,7 +359,8 @@ def colab_notebook(chapter, values, repository=None):
         raise plain_markdown.MissingValue(", ".join(missing))
     labels, documents = _chapter_links()
     converter = plain_markdown.Converter(values, citations=citation_labels(), external=labels,
-                                         documents=documents, image_url=_image_url)
+                                         documents=documents, image_url=_image_url,
+                                         prefix=number_prefix(chapter.stem))
     repository = repository or _repository_url()
     _cells(chapter, repository, converter)          # first pass: learn the labels and their numbers
     converter.restart()

@@ -249,8 +249,9 @@ class Converter:
     image path of the source to the URL the notebook shows.
     """
 
-    def __init__(self, values=None, citations=None, external=None, documents=None, image_url=None):
+    def __init__(self, values=None, citations=None, external=None, documents=None, image_url=None, prefix=""):
         self.values = dict(values or {})
+        self.prefix = prefix       # the chapter's number and a dot ("2."): numbers read "Figure 2.1"
         self.citations = dict(citations or {})
         self.external = {k: v if isinstance(v, Target) else Target(str(v)) for k, v in (external or {}).items()}
         self.documents = dict(documents or {})
@@ -273,8 +274,9 @@ class Converter:
             self.targets[label] = Target(text, str(number), title)
 
     def next_number(self, kind):
+        """The next number of ``kind`` in this document, as the book shows it ("3", or "2.3")."""
         self.counters[kind] += 1
-        return self.counters[kind]
+        return f"{self.prefix}{self.counters[kind]}"
 
     def target(self, label):
         found = self.targets.get(label) or self.external.get(label)

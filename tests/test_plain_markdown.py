@@ -237,3 +237,11 @@ def test_eval_names_inside_a_fenced_directive_are_found():
     text = "Before {eval}`a`.\n\n```{admonition} What the sources say\n:class: sources\nValue {eval}`b` here.\n```\n"
     assert pm.eval_names(text) == ["a", "b"]
     assert pm.eval_names("````{note}\n```{admonition} x\n{eval}`c`\n```\n````") == ["c"]
+
+
+def test_a_numbered_chapter_numbers_figures_and_exercises_as_the_book_does():
+    converter = pm.Converter(prefix="2.")
+    assert converter.figure_caption("fig-a", "A.") == "**Figure 2.1.** A."
+    assert converter.figure_caption("fig-b", "B.") == "**Figure 2.2.** B."
+    assert converter.convert("{numref}`fig-b`") == "Figure 2.2"
+    assert converter.convert("```{exercise}\n:label: ex-a\nDo it.\n```").startswith("**Exercise 2.1.**")
