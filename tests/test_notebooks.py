@@ -389,3 +389,21 @@ def test_launch_buttons_keep_the_source_when_there_is_no_notebook(tmp_path):
     course_notebooks._point_launch_buttons(SimpleNamespace(srcdir=str(tmp_path)), "chapters/x", None, context, None)
     urls = [b["url"] for b in context["header_buttons"][0]["buttons"]]
     assert urls == [buttons[0]["url"].replace("chapters/x.md", "notebooks/x.ipynb"), buttons[1]["url"]]
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_both_editions_number_exercises_and_figures_as_the_book_page(built_book, chapter):
+    """A student told "do Exercise 2.3" or "see Figure 2.1" finds the same one in the book, in
+    JupyterLab and in Colab: the numbers are read off the built page and off the notebooks."""
+    from bs4 import BeautifulSoup
+
+    main = BeautifulSoup((built_book / "chapters" / f"{chapter.stem}.html").read_text(), "html.parser").main
+    titles = [t.get_text(" ", strip=True) for t in main.select("p.admonition-title")]
+    book_exercises = [m.group(1) for t in titles if (m := re.match(r"Exercise ([\d.]+)", t))]
+    book_figures = [m.group(1) for t in main.select(".caption-number")
+                    if (m := re.match(r"Fig\. ([\d.]+)", t.get_text(strip=True)))]
+    for notebook in (course_notebooks.student_notebook(chapter), colab(chapter)):
+        text = [c.source for c in notebook.cells if c.cell_type == "markdown"]
+        assert [m.group(1) for t in text if (m := re.match(r"### Exercise ([\d.]+)", t))] == book_exercises
+        assert [m.group(1) for t in text if (m := re.match(r"\*\*Figure ([\d.]+?)\.\*\*", t))] == book_figures
