@@ -25,7 +25,7 @@ FIGURE = re.compile(
     rf"(?<![\w.,])(?:\d[\d,]*(?:\.\d+)?(?:e[+-]\d+)?(?: × 10[{_SUPERSCRIPTS}]+)?(?: ?%)?|10[{_SUPERSCRIPTS}]+)(?!\w)"
 )
 ROW = re.compile(
-    r"<tr><td><code>(?P<id>[^<]+)</code></td><td>.*?</td><td>(?P<computed>.*?)</td>"
+    r'<tr id="claim-(?P<anchor>[^"]+)"><td><code>(?P<id>[^<]+)</code></td><td>.*?</td><td>(?P<computed>.*?)</td>'
     r"<td><strong[^>]*>[^<]*</strong>(?:<br\s*/?><small>(?P<note>.*?)</small>)?</td>"
     r'<td><a href="(?P<chapter>[\w.-]+)\.html">',
     flags=re.S,
@@ -67,7 +67,9 @@ def test_the_figure_pattern_by_hand():
 
 
 def test_the_audit_table_lists_every_claim(built_book):
-    assert [row["id"] for row in audit_rows(built_book)] == list(claims.REGISTRY)
+    rows = audit_rows(built_book)
+    assert [row["id"] for row in rows] == list(claims.REGISTRY)
+    assert all(row["anchor"] == row["id"] for row in rows)  # an aside links a row by #claim-<id>
 
 
 def test_every_figure_of_the_audit_is_on_the_chapter_it_names(built_book):
