@@ -211,7 +211,7 @@ def _cells(chapter, repository, converter=None):
                     cells.append(nbformat.v4.new_markdown_cell(body))
                 else:
                     cells.append(_heading(f"### Exercise {prefix}{exercise}"))
-                    cells.append(nbformat.v4.new_markdown_cell(text))
+                    cells.append(nbformat.v4.new_markdown_cell(_unnumbered(text)))
             elif kind == "solution-start":
                 cells.append(_heading(f"{_SOLUTION_HEADING} (click the arrow to show it)", collapsed=True))
                 in_solution = True
@@ -229,6 +229,13 @@ def _cells(chapter, repository, converter=None):
     # Run All and unfolds the section that holds it.
     cells.append(_heading("### End of the chapter"))
     return cells
+
+
+def _unnumbered(exercise):
+    """An ``{exercise}`` directive that jupyterlab-myst shows without a number of its own: it would
+    count per notebook ("Exercise 5"), and the heading above it gives the book's ("Exercise 2.5")."""
+    first, _, rest = exercise.partition("\n")
+    return f"{first}\n:nonumber:\n{rest}"
 
 
 def _figure_numbers(cells, prefix=""):

@@ -93,6 +93,9 @@ def test_solutions_are_folded_and_exercises_kept(chapter):
                 assert line in folded_text, f"{chapter.name}: solution line not folded: {line!r}"
     for cells in folded:
         assert not any(c.source.startswith("```{exercise}") for c in cells), "an exercise is folded"
+    # the box does not count on its own (jupyterlab-myst numbers per notebook): the heading has the number
+    boxes = [c.source for c in notebook.cells if c.source.startswith("```{exercise}")]
+    assert all(box.split("\n")[1] == ":nonumber:" for box in boxes)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
