@@ -25,6 +25,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from cnnlib.models._shapes import output_shapes
 from cnnlib.shapes import check_int
 
 __all__ = ["Layer", "inception_layers", "Inception", "GoogLeNetRow", "GOOGLENET_TABLE", "GoogLeNet", "AlexNet",
@@ -321,16 +322,4 @@ def parameter_depth(module, count_pooling=False):
 def layer_output_shapes(model, x):
     """Output shape of every named layer of ``model.layers`` on input ``x``
     (a tensor or a shape), as ``{name: (C, H, W)}`` for one image."""
-    if not isinstance(x, torch.Tensor):
-        x = torch.zeros(tuple(x), device=next(model.parameters()).device)
-    shapes = {}
-    handles = [layer.register_forward_hook(
-        lambda mod, inp, out, name=name: shapes.__setitem__(name, tuple(out.shape[1:])))
-        for name, layer in model.layers.named_children()]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return shapes
+    return output_shapes(model, model.layers.named_children(), x)

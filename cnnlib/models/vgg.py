@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from cnnlib import counting
+from cnnlib.models._shapes import output_shapes
 from cnnlib.shapes import check_int
 
 __all__ = ["vgg_stack", "layer_costs"]
@@ -70,16 +71,7 @@ def layer_costs(model, x):
         raise ValueError(f"x must be one batch of images (N, C, H, W), got shape {tuple(x.shape)}")
     counted = [(name, layer) for name, layer in model.named_children()
                if isinstance(layer, (nn.Conv2d, nn.MaxPool2d))]
-    shapes = {}
-    handles = [layer.register_forward_hook(
-        lambda mod, inp, out, name=name: shapes.__setitem__(name, tuple(out.shape[1:])))
-        for name, layer in counted]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    shapes = output_shapes(model, counted, x)
     macs = counting.module_macs_by_layer(model, x[:1])
     return [dict(layer=name, shape=shapes[name], params=counting.module_params(layer),
                  activations=prod(shapes[name]), macs=macs.get(name, 0))
