@@ -267,6 +267,57 @@ def test_pooling_errors_shapes_and_global_pool():
     assert set(out) == {"gap", "gap_unchanged", "max2", "max2_unchanged"}
     assert np.all(out["gap"] < 1e-12) and out["max2"][0] == 0 and out["max2"][1] > 0
     assert out["max2_unchanged"][0] == 1.0
+    moved = E.pooling_errors(features, {"max2": lambda f: max_pool2d(f, 2)}, range(3), moved=True)
+    # a shift by the pool's stride moves every detection one cell: all reappear, none in place
+    assert moved["max2_moved"][2] == 1.0 and moved["max2_unchanged"][2] < 1.0
+
+
+def test_moved_fraction_by_hand():
+    # x = (7, 0, 0, 0, 0, 3, 0, 0), max pool 2 with stride 2: (7, 0, 3, 0)
+    x = np.array([[[7.0, 0, 0, 0, 0, 3, 0, 0]]])
+
+    def pool(a):
+        return max_pool2d(a, (1, 2))
+
+    # a shift by 2 moves both detections one cell: all of them reappear, one cell over
+    assert E.moved_fraction(pool, x, 2) == (1.0, (0, 1))
+    assert E._unchanged_fraction(pool, x, 2, ignore_zeros=True) == 0.0
+    # a shift by 1 gives (7, 0, 0, 3): the 7 stays in place, the 3 moves a cell; no output shift
+    # carries both, and the tie between (0, 0) and (0, 1) goes to the smaller shift
+    assert E.moved_fraction(pool, x, 1) == (0.5, (0, 0))
+    # a shift by 4 moves them two cells, in either direction on a ring of four cells
+    assert E.moved_fraction(pool, x, 4) == (1.0, (0, 2))
+
+
+def _moved_fraction_by_loops(fx, first):
+    """The oracle: every cyclic output shift, every non-zero value, by index arithmetic."""
+    h, w = fx.shape
+    best = (-1.0, None)
+    for oy in range(h):
+        for ox in range(w):
+            lit = kept = 0
+            for i in range(h):
+                for j in range(w):
+                    value = fx[(i - oy) % h, (j - ox) % w]   # (T' f(x)) at (i, j)
+                    if value != 0:
+                        lit += 1
+                        kept += first[i, j] == value
+            if kept / lit > best[0]:
+                best = (kept / lit, (oy, ox))
+    return best[0]
+
+
+@given(seed=st.integers(0, 2**16), size=st.sampled_from([2, 3]), dx=st.integers(0, 7))
+def test_moved_fraction_against_loops(seed, size, dx):
+    features = np.maximum(np.random.default_rng(seed).integers(-2, 3, (1, 6, 9)).astype(float), 0)
+    features[0, 0, 0] = 5.0  # at least one detection
+
+    def pool(a):
+        return max_pool2d(a, size)
+
+    fraction, _ = E.moved_fraction(pool, features, (0, dx))
+    oracle = _moved_fraction_by_loops(pool(features)[0], pool(np.roll(features, dx, axis=-1))[0])
+    assert fraction == pytest.approx(oracle)
 
 
 def test_unshared_layers_are_not_equivariant_and_tied_ones_are():
