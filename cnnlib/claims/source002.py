@@ -90,14 +90,15 @@ def _(said):
     from cnnlib.pool import max_pool2d
 
     # the chapter's feature map and its 3×3 max pooling, shifted by 0 to 8 pixels
-    errors = pooling_errors(relu_features(), {"max 3×3": lambda f: max_pool2d(f, 3)}, shifts=range(0, 9))
-    kept = errors["max 3×3_unchanged"]
+    errors = pooling_errors(relu_features(), {"max 3×3": lambda f: max_pool2d(f, 3)}, shifts=range(0, 9), moved=True)
+    kept, moved = errors["max 3×3_unchanged"], errors["max 3×3_moved"]
     # the source's own example: one strong response in a 3x3 map survives 3x3 max pooling
     example = np.array([[[0.0, 1, 0], [0, 3, 1], [0, 1, 0]]])
     survives = max_pool2d(example[None], 3)[0].item() == example.max()
     verdict = "holds approximately" if survives and 0 < kept[1] < 1 else "wrong"
     return Finding(f"the peak survives pooling; under a 1-pixel shift {percent(kept[1], 1)} of the pooled detections "
-                   f"keep their value, {percent(kept[2], 1)} under 2 pixels", verdict,
+                   f"keep their value, {percent(kept[2], 1)} under 2 pixels, {percent(kept[3], 1)} under 3 pixels "
+                   f"(then {percent(moved[3], 1)} reappear one cell over)", verdict,
                    "the detection survives but its position inside the window is lost, so pooling is only "
                    "approximately invariant to shifts")
 
