@@ -317,7 +317,8 @@ def test_lab_settings_keep_widget_messages_on_the_main_shell():
 MEASURED = {
     "02_sharing": {"t_conv", "t_unfold", "t_local", "slow_local_text", "slow_unfold_text"},
     "04_edge_detection": {"slope_text", "dense_full_s", "ratio_full_text", "ratio_largest_text",
-                          "ratio_largest_cnnlib_text", "sparse_vs_conv_text", "bandwidth_text", "conv_full_us"},
+                          "ratio_largest_cnnlib_text", "sparse_vs_conv_text", "bandwidth_text", "conv_full_us",
+                          "per_entry_small_ns", "per_entry_large_ns"},
 }
 
 
