@@ -434,7 +434,7 @@ def _shift_picture(image, kernel, **values):
     from cnnlib.figures.equivariance import _draw_shift_row
 
     return _render_png(lambda fig, shift, padding_mode: _draw_shift_row(fig, image, kernel, shift, padding_mode),
-                      values, figsize=(12, 3.2))
+                      values, figsize=(7, 2.2))
 
 
 def _intact(png):
@@ -459,6 +459,6 @@ def test_shift_widget_redraws_once_per_change_and_shows_the_new_values():
         live.controls[name].value = value
         assert live.redraws == n, name
         assert live.image.value == _shift_picture(image, kernel, **live.values())
-        assert _intact(live.image.value) == (1200, 320)
+        assert _intact(live.image.value) == (700, 220)
     live.controls["shift"].value = 0   # not a change: no redraw
     assert live.redraws == len(changes) + 1

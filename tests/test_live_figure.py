@@ -77,3 +77,55 @@ def test_concurrent_changes_leave_an_intact_up_to_date_picture():
 def test_needs_a_control():
     with pytest.raises(ValueError, match="control"):
         LiveFigure(draw_bar, {})
+
+
+# ------------------------------------------- the static book: frames and plain HTML controls
+
+
+def _frames_of(page):
+    import json
+    import re
+
+    return json.loads(re.search(r'<script type="application/json">(.*?)</script>', page, re.S).group(1))
+
+
+def test_the_static_version_draws_every_combination_of_the_static_values():
+    height = widgets.IntSlider(value=4, min=0, max=9, description="height")
+    width = widgets.FloatSlider(value=0.5, min=0.1, max=1.0, description="width")
+    live = LiveFigure(draw_bar, {"height": height, "width": width}, figsize=(3, 2), dpi=50,
+                      static={"height": [2, 4, 6]}, static_dpi=50)
+    page = live._repr_mimebundle_()[0]["text/html"] if isinstance(live._repr_mimebundle_(), tuple) \
+        else live._repr_mimebundle_()["text/html"]
+    frames = _frames_of(page)
+    assert sorted(frames) == ["2", "4", "6"]
+    # each frame is the picture of its value (the width left at its value), not one picture three times
+    import base64
+    for h in (2, 4, 6):
+        expected = pixels(_render_png(draw_bar, {"height": h, "width": 0.5}, (3, 2), 50))
+        shown = pixels(base64.b64decode(frames[str(h)]))
+        assert shown.shape == expected.shape
+        assert np.abs(shown.astype(int) - expected.astype(int)).mean() < 3   # a palette of 256 colours
+    assert len({frames[k] for k in frames}) == 3
+    # a range slider over the three values, starting at the live value; the width is named as live-only
+    assert 'type="range"' in page and 'max="2"' in page and 'value="1"' in page and 'data-values="2,4,6"' in page
+    assert "<em>width</em>" in page
+
+
+def test_without_static_values_the_page_says_where_the_figure_is_live():
+    live = LiveFigure(draw_bar, {"height": widgets.IntSlider(value=4, min=0, max=9)}, figsize=(3, 2), dpi=50)
+    bundle = live._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data       # JupyterLab keeps the live widget
+    assert "live in Jupyter" in data["text/html"] and "<img" not in data["text/html"]
+
+
+def test_too_many_frames_are_refused_and_unknown_controls_too():
+    from cnnlib.figures.live import MAX_STATIC_FRAMES
+
+    slider = widgets.IntSlider(value=0, min=0, max=100)
+    live = LiveFigure(draw_bar, {"height": slider}, figsize=(1, 1), dpi=10,
+                      static={"height": list(range(MAX_STATIC_FRAMES + 1))}, static_dpi=10)
+    with pytest.raises(ValueError, match="frames"):
+        live._static_html()
+    with pytest.raises(ValueError, match="do not exist"):
+        LiveFigure(draw_bar, {"height": slider}, static={"depth": [1]})

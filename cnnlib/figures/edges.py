@@ -300,8 +300,9 @@ def filter_widget(image, kernels=None, start=None, panel_size=3.2):
 
     The text box holds the kernel (rows separated by ``;``); choosing a preset
     writes it there, and editing it (then Enter) filters with your kernel.
-    Each change redraws the picture (:func:`_draw_filtered`) once. Display it
-    in a notebook; the book shows :func:`plot_filter_grid` beside it.
+    Each change redraws the picture (:func:`_draw_filtered`) once. In the
+    static book the presets switch pre-drawn frames and the text box is
+    left to Jupyter (see :class:`cnnlib.figures.live.LiveFigure`).
     ``start`` names the preset shown first (default: the vertical edge of
     fig. 9.6 if it is among ``kernels``, else the first one).
     """
@@ -329,5 +330,9 @@ def filter_widget(image, kernels=None, start=None, panel_size=3.2):
     def draw(fig, preset, kernel):
         _draw_filtered(fig, image, kernel)
 
+    def draw_preset(fig, preset):     # the static book: the presets only, each drawn with its own kernel
+        _draw_filtered(fig, image, _kernel_text(kernels[preset]))
+
     return LiveFigure(draw, {"preset": preset, "kernel": text}, constrain=constrain,
-                      figsize=(panel_size * 2 * 1.15, panel_size))
+                      figsize=(panel_size * 2 * 1.15, panel_size), static={"preset": list(kernels)},
+                      static_draw=draw_preset)

@@ -88,12 +88,12 @@ def _draw_shift(axes, image, kernel, shift, padding_mode="zeros"):
     h, w = p["shifted"].shape
     for ax, key, title in zip(axes, keys, titles):
         if key == "shifted":
-            im = ax.imshow(p[key], cmap="gray", vmin=0, vmax=1)
+            im = ax.imshow(p[key], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         elif key == "error":
-            im = ax.imshow(p[key], cmap="viridis", vmin=0, vmax=err_max)
+            im = ax.imshow(p[key], cmap="viridis", vmin=0, vmax=err_max, interpolation="nearest")
             _outline_columns(ax, p["band"], p[key].shape[0])
         else:
-            im = ax.imshow(p[key], cmap="gray", vmin=vmin, vmax=vmax)
+            im = ax.imshow(p[key], cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
         ax.set_title(title, fontsize=11)
         ax.set_xticks([0, w - 1])
         ax.set_yticks([0, h - 1])
@@ -127,7 +127,9 @@ def shift_widget(image, kernel, max_shift=12):
     """A :class:`cnnlib.figures.live.LiveFigure`: a slider for the shift and a choice of padding.
 
     The error panel outlines the predicted border band (zero padding) in
-    yellow. Display it in a notebook; the book shows :func:`shift_figure`.
+    yellow. In a notebook the controls are live; the static book shows
+    pre-drawn frames for the shifts 0 to ``max_shift`` (see
+    :class:`cnnlib.figures.live.LiveFigure`) beside :func:`shift_figure`.
     The picture is :func:`_draw_shift_row` of the controls' values, redrawn
     once per change.
     """
@@ -141,9 +143,9 @@ def shift_widget(image, kernel, max_shift=12):
         _draw_shift_row(fig, image, kernel, shift, padding_mode)
 
     return LiveFigure(draw, {
-        "shift": widgets.IntSlider(value=3, min=-max_shift, max=max_shift, description="shift l"),
+        "shift": widgets.IntSlider(value=3, min=-max_shift, max=max_shift, description="shift t"),
         "padding_mode": widgets.Dropdown(options=["zeros", "circular"], value="zeros", description="padding"),
-    }, figsize=(12, 3.2))
+    }, figsize=(7, 2.2), static={"shift": list(range(0, max_shift + 1)), "padding_mode": ["zeros", "circular"]})
 
 
 MARKERS = "osD^vP*X"
