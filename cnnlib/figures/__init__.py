@@ -18,6 +18,14 @@ module                  figures                                              cha
 
 Figures import the computations (``cnnlib.<module>``), never the other way
 round; nothing in ``cnnlib`` outside this package imports matplotlib or
-ipywidgets at module level. Widgets need a running kernel; the book shows the
-static figures beside them.
+ipywidgets at module level. Widgets need a running kernel; in the static book
+they show pre-drawn frames or a note (:mod:`.live`).
+
+Importing this package applies the book's figure style (:mod:`._style`): SVG
+output in a kernel, white backgrounds (dark mode), readable font sizes,
+colour-blind-safe colours.
 """
+
+from cnnlib.figures import _style
+
+_style.apply()

@@ -119,7 +119,7 @@ def _draw_frame(ax_in, ax_out, image=None, kernel=None, position=0, stride=1, pa
     ax_out.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=WINDOW_COLOUR, alpha=0.55, zorder=2))
     ax_out.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=OUTLINE_COLOUR, linewidth=2.5,
                                zorder=3))
-    ax_out.set_title(f"output {ho}×{wo}: y[{i},{j}] = {out[i, j]:g}", fontsize=10)
+    ax_out.set_title(f"output {ho}×{wo}: h[{i},{j}] = {out[i, j]:g}", fontsize=10)
     return out[i, j]
 
 
