@@ -28,7 +28,7 @@ only from the groups above it; ``cnnlib/README.md`` has the picture):
 
 **The chapters' computations**
     :mod:`.locality` (1), :mod:`.sharing` (2), :mod:`.equivariance` (3),
-    :mod:`.edges` (4), :mod:`.inception` (5), :mod:`.experiments` (3, 6: the
+    :mod:`.invariance` (3: what pooling keeps of a shift), :mod:`.edges` (4), :mod:`.inception` (5), :mod:`.experiments` (3, 6: the
     experiments on digits).
 
 **On top**

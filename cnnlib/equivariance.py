@@ -15,9 +15,9 @@ either, for the shifts of :func:`cnnlib.shift`:
 * :func:`border_band`: where a zero-padded convolution can fail to commute
   with a shift (predicted from the kernel size and the shift alone).
 * :func:`strided_equivariance_error`: the best any integer shift of the
-  output can do after a strided layer; :func:`moved_fraction`: the share of
-  a pooled map's non-zero values that reappear, exactly, after the best one.
-* :func:`padding_errors`, :func:`stride_errors`, :func:`pooling_errors`,
+  output can do after a strided layer. What pooling keeps of a shifted
+  feature map, in place or moved whole, is :mod:`cnnlib.invariance`.
+* :func:`padding_errors`, :func:`stride_errors`,
   :func:`unshared_errors`: the measurements of the equivariance chapter, as
   functions the claims audit calls again (on :func:`chapter_image`, the
   camera man averaged down to 64×64). The chapter's trained networks are
@@ -44,15 +44,12 @@ __all__ = [
     "equivariance_error",
     "equivariance_error_map",
     "invariance_error",
-    "moved_fraction",
     "border_band",
     "strided_equivariance_error",
     "chapter_image",
     "chapter_kernel",
-    "relu_features",
     "padding_errors",
     "stride_errors",
-    "pooling_errors",
     "unshared_errors",
     "impulse_response",
     "circular_convolve",
@@ -161,53 +158,6 @@ def equivariance_error(layer_fn, x, shift, out_shift=None, mode="circular", mask
 def invariance_error(layer_fn, x, shift, mode="circular", relative=True, norm="max"):
     """``|f(S x) - f(x)|`` in ``norm`` (relative to ``|f(x)|``): how much the output moves at all."""
     return equivariance_error(layer_fn, x, shift, out_shift=(0, 0), mode=mode, relative=relative, norm=norm)
-
-
-def _unchanged_fraction(layer_fn, x, shift, mode="circular", ignore_zeros=False, out_shift=(0, 0)):
-    """Fraction of the values of ``S' f(x)`` that are bit-for-bit equal in ``f(S x)``, in [0, 1].
-
-    ``out_shift`` is ``S'``: ``(0, 0)`` (the default) asks whether the values stay where they
-    were (invariance); another shift asks whether they moved by it (equivariance). With
-    ``ignore_zeros`` only the positions where ``S' f(x)`` is non-zero count (after a ReLU, a
-    zero that stays zero says nothing about a detection).
-    """
-    first, after, _ = _both_sides(layer_fn, x, shift, out_shift, mode)
-    same = first == after
-    if ignore_zeros:
-        same = same[after != 0]
-        if same.size == 0:
-            raise ValueError("f(x) is zero everywhere: no non-zero value to compare")
-    return float(np.mean(same))
-
-
-def moved_fraction(layer_fn, x, shift, mode="circular"):
-    """The best :func:`_unchanged_fraction` (non-zero values only) over every cyclic shift of the output.
-
-    After a layer with stride ``s`` a shift by ``d`` can at best move the output by ``d / s``
-    cells; this finds the output shift ``S'`` that carries the most non-zero values of ``f(x)``
-    bit-for-bit into ``f(S x)``, and returns ``(fraction, (ody, odx))``. Ties go to the
-    smallest output shift (``(0, 0)`` first). For a pooled vector (no image axes) only ``(0, 0)``.
-    """
-    dy, dx = _as_shift(shift)
-    fx = _numpy(_apply(layer_fn, x))
-    first = _numpy(_apply(layer_fn, _shift(x, dy, dx, mode)))
-    if first.shape != fx.shape:
-        raise ValueError(f"layer_fn gave outputs of different shapes for x and its shift: {first.shape} and {fx.shape}")
-    if fx.ndim < 2:
-        return _unchanged_fraction(layer_fn, x, shift, mode, ignore_zeros=True), (0, 0)
-    h_out, w_out = fx.shape[-2:]
-    offsets = sorted(((oy, ox) for oy in range(h_out) for ox in range(w_out)),
-                     key=lambda o: (min(o[0], h_out - o[0]) + min(o[1], w_out - o[1]), o))
-    best = None
-    for ody, odx in offsets:
-        after = _shift(fx, ody, odx, "circular")
-        lit = after != 0
-        if not lit.any():
-            raise ValueError("f(x) is zero everywhere: no non-zero value to compare")
-        kept = float(np.mean((first == after)[lit]))
-        if best is None or kept > best[0]:
-            best = (kept, (ody, odx))
-    return best
 
 
 # --------------------------------------------------------------------------
@@ -360,43 +310,6 @@ def padding_errors(image=None, kernel=None, shifts=range(0, 9)):
         out["band_predicted"].append(int(band[0].sum()))
         out["band_measured"].append(int((errors > 0).any(axis=0).sum()))
     return {key: np.array(value) for key, value in out.items()}
-
-
-def pooling_errors(features, pools, shifts=range(0, 9), moved=False):
-    """How far each pooling in ``pools`` is from invariance to cyclic shifts, one value per shift.
-
-    ``features`` ``(C, H, W)``; ``pools`` a dict ``name -> function`` (for
-    example ``lambda f: max_pool2d(f, 2)``). Returns ``{name: array}``, the
-    relative :func:`invariance_error` in the Euclidean norm
-    (``|P(S f) - P(f)| / |P(f)|``); ``{name + "_unchanged": array}``, the
-    fraction of non-zero pooled values that keep their value in place
-    (:func:`_unchanged_fraction` with ``ignore_zeros``: invariance); and, with
-    ``moved=True``, ``{name + "_moved": array}``, the fraction that reappear
-    after the best shift of the pooled map (:func:`moved_fraction`:
-    equivariance, for example one cell over after a shift by the pool's stride).
-    """
-    out = {}
-    for name, pool in pools.items():
-        out[name] = np.array([invariance_error(pool, features, d, norm="l2") for d in shifts])
-        out[name + "_unchanged"] = np.array(
-            [_unchanged_fraction(pool, features, d, ignore_zeros=True) for d in shifts]
-        )
-        if moved:
-            out[name + "_moved"] = np.array([moved_fraction(pool, features, d)[0] for d in shifts])
-    return out
-
-
-def relu_features(image=None, kernel=None):
-    """A feature map to pool: ReLU of the circular convolution with a zero-mean kernel, ``(1, H, W)``.
-
-    Defaults :func:`chapter_image` and :func:`chapter_kernel`; the kernel's
-    mean is subtracted, so that the response is positive about half the time
-    (a detector that fires on some patterns, not everywhere or nowhere).
-    """
-    image = chapter_image() if image is None else as_real_array("image", image)
-    kernel = chapter_kernel() if kernel is None else as_real_array("kernel", kernel)
-    kernel = kernel - kernel.mean()
-    return np.maximum(conv2d(image, kernel, padding=kernel.shape[-1] // 2, padding_mode="circular"), 0.0)
 
 
 def stride_errors(image=None, kernel=None, stride=2, shifts=range(0, 9)):

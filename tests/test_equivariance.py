@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from cnnlib import conv2d, global_avg_pool2d, max_pool2d
 from cnnlib import equivariance as E
+from cnnlib import invariance
 
 
 @pytest.fixture(autouse=True)
@@ -74,11 +75,11 @@ def test_invariance_and_unchanged_fraction_of_max_pooling_by_hand():
         return max_pool2d(a, (1, 2))
 
     assert E.invariance_error(pool, x, 1) == 1.0
-    assert E._unchanged_fraction(pool, x, 1) == 0.0
+    assert invariance._kept_in_place(pool, x, 1) == 0.0
     # [5, 0, 0, 0] -> [5, 0]; its shift by one [0, 5, 0, 0] -> [5, 0]: the max stays in its window
     y = np.array([[[5.0, 0.0, 0.0, 0.0]]])
     assert E.invariance_error(pool, y, 1) == 0.0
-    assert E._unchanged_fraction(pool, y, 1) == 1.0
+    assert invariance._kept_in_place(pool, y, 1) == 1.0
 
 
 def test_euclidean_norm_and_ignored_zeros_by_hand():
@@ -92,9 +93,8 @@ def test_euclidean_norm_and_ignored_zeros_by_hand():
     assert E.equivariance_error(f, x, 1, norm="l2") == 0.5
     # invariance: f(S x) - f(x) = [0, -2, 3, 0], norm sqrt(13), relative to |f(x)| = 2
     assert E.invariance_error(f, x, 1, norm="l2") == pytest.approx(np.sqrt(13) / 2)
-    # three of the four values of f change or not: zeros at 0 and 3 stay zero
-    assert E._unchanged_fraction(f, x, 1) == 0.5
-    assert E._unchanged_fraction(f, x, 1, ignore_zeros=True) == 0.0
+    # the one non-zero value of f(x) (at 1) is not kept in place: zeros that stay zero do not count
+    assert invariance._kept_in_place(f, x, 1) == 0.0
     with pytest.raises(ValueError, match="norm"):
         E.equivariance_error(f, x, 1, norm="l1")
 
@@ -262,12 +262,12 @@ def test_global_average_pooling_is_invariant_to_cyclic_shifts(seed, dy, dx):
 
 
 def test_pooling_errors_shapes_and_global_pool():
-    features = E.relu_features(E.chapter_image(side=32), E.chapter_kernel(3))
-    out = E.pooling_errors(features, {"gap": global_avg_pool2d, "max2": lambda f: max_pool2d(f, 2)}, range(3))
+    features = invariance.relu_features(E.chapter_image(side=32), E.chapter_kernel(3))
+    out = invariance.pooling_errors(features, {"gap": global_avg_pool2d, "max2": lambda f: max_pool2d(f, 2)}, range(3))
     assert set(out) == {"gap", "gap_unchanged", "max2", "max2_unchanged"}
     assert np.all(out["gap"] < 1e-12) and out["max2"][0] == 0 and out["max2"][1] > 0
     assert out["max2_unchanged"][0] == 1.0
-    moved = E.pooling_errors(features, {"max2": lambda f: max_pool2d(f, 2)}, range(3), moved=True)
+    moved = invariance.pooling_errors(features, {"max2": lambda f: max_pool2d(f, 2)}, range(3), moved=True)
     # a shift by the pool's stride moves every detection one cell: all reappear, none in place
     assert moved["max2_moved"][2] == 1.0 and moved["max2_unchanged"][2] < 1.0
 
@@ -280,13 +280,13 @@ def test_moved_fraction_by_hand():
         return max_pool2d(a, (1, 2))
 
     # a shift by 2 moves both detections one cell: all of them reappear, one cell over
-    assert E.moved_fraction(pool, x, 2) == (1.0, (0, 1))
-    assert E._unchanged_fraction(pool, x, 2, ignore_zeros=True) == 0.0
+    assert invariance.moved_fraction(pool, x, 2) == (1.0, (0, 1))
+    assert invariance._kept_in_place(pool, x, 2) == 0.0
     # a shift by 1 gives (7, 0, 0, 3): the 7 stays in place, the 3 moves a cell; no output shift
     # carries both, and the tie between (0, 0) and (0, 1) goes to the smaller shift
-    assert E.moved_fraction(pool, x, 1) == (0.5, (0, 0))
+    assert invariance.moved_fraction(pool, x, 1) == (0.5, (0, 0))
     # a shift by 4 moves them two cells, in either direction on a ring of four cells
-    assert E.moved_fraction(pool, x, 4) == (1.0, (0, 2))
+    assert invariance.moved_fraction(pool, x, 4) == (1.0, (0, 2))
 
 
 def _moved_fraction_by_loops(fx, first):
@@ -315,7 +315,7 @@ def test_moved_fraction_against_loops(seed, size, dx):
     def pool(a):
         return max_pool2d(a, size)
 
-    fraction, _ = E.moved_fraction(pool, features, (0, dx))
+    fraction, _ = invariance.moved_fraction(pool, features, (0, dx))
     oracle = _moved_fraction_by_loops(pool(features)[0], pool(np.roll(features, dx, axis=-1))[0])
     assert fraction == pytest.approx(oracle)
 

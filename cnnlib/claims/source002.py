@@ -86,7 +86,7 @@ def _(said):
 def _(said):
     import numpy as np
 
-    from cnnlib.equivariance import pooling_errors, relu_features
+    from cnnlib.invariance import pooling_errors, relu_features
     from cnnlib.pool import max_pool2d
 
     # the chapter's feature map and its 3×3 max pooling, shifted by 0 to 8 pixels
