@@ -352,3 +352,151 @@ def test_the_browser_checks_can_fail(browser_context, tmp_path):
     assert seen.facts["outputProblems"]
     assert heading_problems(seen.facts["headings"]) == ["h3 'Skipped' follows h1"]
     assert len(links) == 2, links
+
+
+# ------------------------------- figures, formulas, sidebars, controls (issue 18)
+#
+# Each page of the TOC in light and in dark mode, at 1280 px, offline: the text of every figure
+# at least layout_helpers.FLOOR_PX (see its justification there), no display formula wider than
+# its column, nothing of the main column under a sidebar, and every control a reader can move
+# changes the picture around it, with no kernel behind the page and the network blocked.
+
+from browser_helpers import SCREENSHOTS  # noqa: E402
+from layout_helpers import FLOOR_PX, covered, dead_controls, figure_text, math_overflows, open_page  # noqa: E402
+
+THEMES = ["light", "dark"]
+
+# Figures known to draw text under the floor, each a strict xfail (remove the entry once it is
+# fixed): page -> the start of the figure's alt text. The introduction draws its bar chart with
+# pyplot without importing cnnlib.figures, so the book's style (SVG, fitted to the column) does
+# not reach it: a 100-dpi PNG 8 in wide, shrunk by the page.
+KNOWN_SMALL_TEXT = {
+    "chapters/intro": "Bar chart on a logarithmic axis of the parameter counts",
+}
+
+
+@pytest.fixture(scope="session")
+def layout(browser_context, server):
+    """``layout(page, theme)``: figure text sizes, formula overflows, covered elements, and the
+    controls moved with their pictures compared (last: moving changes the page)."""
+    seen = {}
+
+    def get(page, theme):
+        if (page, theme) not in seen:
+            tab, external = open_page(browser_context, server, page, theme)
+            try:
+                facts = {"text": figure_text(tab), "math": math_overflows(tab), "covered": covered(tab)}
+                facts["controls"], facts["dead"] = dead_controls(tab)
+                facts["external"] = list(external)
+                if page in ("chapters/03_equivariance", "chapters/04_edge_detection"):
+                    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                    tab.screenshot(path=str(SCREENSHOTS / f"{screenshot_name(page)}-{theme}.png"), full_page=True)
+            finally:
+                tab.close()
+            seen[page, theme] = facts
+        return seen[page, theme]
+
+    return get
+
+
+def _pages_with_known(known, reason):
+    return [pytest.param(page, marks=pytest.mark.xfail(strict=True, reason=f"{reason}: {known[page]}"))
+            if page in known else page for page in PAGES]
+
+
+@browser
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("page", _pages_with_known(KNOWN_SMALL_TEXT, "known small text"))
+def test_figure_text_is_not_smaller_than_the_floor(layout, page, theme):
+    problems = layout(page, theme)["text"]["problems"]
+    assert not problems, f"{page} ({theme}): figure text under {FLOOR_PX} px:" + _listing(problems)
+
+
+@browser
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("page", PAGES)
+def test_no_formula_is_wider_than_its_column(layout, page, theme):
+    problems = [f"{p['tex'][:160]} (by {p['over']} px)" for p in layout(page, theme)["math"]]
+    assert not problems, f"{page} ({theme}): formulas wider than their column:" + _listing(problems)
+
+
+@browser
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("page", PAGES)
+def test_no_element_of_the_main_column_is_under_a_sidebar(layout, page, theme):
+    problems = layout(page, theme)["covered"]
+    assert not problems, f"{page} ({theme}):" + _listing(problems)
+
+
+@browser
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("page", PAGES)
+def test_every_control_changes_its_figure_offline(layout, page, theme):
+    facts = layout(page, theme)
+    assert not facts["dead"], f"{page} ({theme}): controls that change nothing:" + _listing(facts["dead"])
+    assert not facts["external"], f"{page}: requests to another host: {facts['external']}"
+
+
+BAD_LAYOUT_PAGE = """<!doctype html><html><head><style>
+  body { margin: 0; } .bd-sidebar-secondary { position: fixed; right: 0; top: 0; width: 250px; height: 100%; }
+  article { width: 700px; } .wide { width: 1200px; }
+  mjx-container { display: block; } mjx-math { display: inline-block; width: 1500px; height: 20px; }
+</style></head><body><div class="bd-sidebar-secondary">Contents</div>
+<article class="bd-article">
+  <div class="cell_output"><img alt="a tiny-font figure" src="data:image/svg+xml;base64,{tiny}"></div>
+  <div class="cell_output"><img alt="a readable figure" src="data:image/svg+xml;base64,{readable}"></div>
+  <p><mjx-container display="true"><mjx-math></mjx-math></mjx-container></p>
+  <table class="wide"><tr><td>a table under the sidebar</td></tr></table>
+  <div class="cell_output"><input type="range" min="0" max="3" value="0"><img alt="a dead control's figure"
+    src="data:image/svg+xml;base64,{readable}"></div>
+  <div class="cell_output"><select><option>a</option><option>b</option></select><img id="live" alt="a live control's figure"
+    src="data:image/svg+xml;base64,{readable}"></div>
+  <script>document.querySelector('select').addEventListener('change', () => {
+    document.getElementById('live').src = 'data:image/svg+xml;base64,{tiny}'; });</script>
+</article></body></html>"""
+
+
+def _svg_figure(fontsize):
+    import base64
+
+    from matplotlib.figure import Figure
+
+    from cnnlib.figures import _style
+
+    fig = Figure(figsize=(4, 2))
+    ax = fig.add_subplot()
+    ax.set_title("title", fontsize=fontsize)
+    ax.tick_params(labelsize=fontsize)
+    data = _style.svg_bytes(fig) if fontsize >= _style.MIN_FONT_PT else _svg_unfitted(fig)
+    return base64.b64encode(data).decode()
+
+
+def _svg_unfitted(fig):
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg")
+    return buffer.getvalue()
+
+
+@browser
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_layout_checks_can_fail(browser_context, tmp_path, theme):
+    """A page with a 5-pt figure, a formula 1500 px wide, a table under a fixed sidebar and a
+    slider that changes nothing: each check reports it, and only it."""
+    (tmp_path / "bad.html").write_text(BAD_LAYOUT_PAGE.replace("{tiny}", _svg_figure(5)).replace("{readable}", _svg_figure(12)))
+    with BookServer(tmp_path) as server:
+        tab, external = open_page(browser_context, server, "bad", theme)
+        try:
+            text = figure_text(tab)
+            math, hidden = math_overflows(tab), covered(tab)
+            names, dead = dead_controls(tab)
+        finally:
+            tab.close()
+    assert [p.split(":")[0] for p in text["problems"]] == ["a tiny-font figure"], text
+    assert len(text["measured"]) == 4 and all(size >= FLOOR_PX for label, size in text["measured"][1:3])
+    assert len(math) == 1 and math[0]["over"] > 700, math
+    assert any("a table under the sidebar" in p for p in hidden), hidden
+    assert not any("readable" in p for p in hidden)
+    assert names == ["input[range]", "select[select-one]"] and len(dead) == 1 and dead[0].startswith("input[range]"), dead
+    assert not external

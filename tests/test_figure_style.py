@@ -68,3 +68,28 @@ def test_the_checks_can_fail():
     fig.savefig(buffer, format="svg")         # not through the style's fit
     sizes = [float(s) for s in re.findall(r"font-size: ?([0-9.]+)px", buffer.getvalue().decode())]
     assert min(sizes) < _style.MIN_FONT_PT
+
+
+def test_fit_counts_labels_outside_the_axes():
+    fig = Figure(figsize=(_style.COLUMN_WIDTH_IN, 3))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], label="a long legend entry beside the axes")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    _style.fit(fig)
+    assert fig.get_tightbbox(fig._get_renderer()).width <= _style.COLUMN_WIDTH_IN + 0.06
+
+
+def test_static_frames_are_fitted_and_record_their_dpi():
+    import io
+
+    from PIL import Image
+
+    from cnnlib.figures.live import _palette_png, _render_frame
+
+    def draw(fig, size):
+        fig.add_subplot().set_title("tiny", fontsize=size)
+
+    png = _palette_png(_render_frame(draw, {"size": 5}, (12, 3), 150), 150)
+    image = Image.open(io.BytesIO(png))
+    assert image.info["dpi"][0] == pytest.approx(150, abs=1)
+    assert image.width <= _style.COLUMN_WIDTH_IN * 150 + 10

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlib.figures.live import LiveFigure, _render_png
+from cnnlib.figures.live import LiveFigure, _render_frame, _render_png
 
 
 def draw_bar(fig, height, width=1):
@@ -101,7 +101,8 @@ def test_the_static_version_draws_every_combination_of_the_static_values():
     # each frame is the picture of its value (the width left at its value), not one picture three times
     import base64
     for h in (2, 4, 6):
-        expected = pixels(_render_png(draw_bar, {"height": h, "width": 0.5}, (3, 2), 50))
+        # the frame in the book's style, fitted to the column (cnnlib.figures._style.fit)
+        expected = pixels(_render_frame(draw_bar, {"height": h, "width": 0.5}, (3, 2), 50))
         shown = pixels(base64.b64decode(frames[str(h)]))
         assert shown.shape == expected.shape
         assert np.abs(shown.astype(int) - expected.astype(int)).mean() < 3   # a palette of 256 colours

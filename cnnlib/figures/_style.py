@@ -73,8 +73,6 @@ def fit(fig):
     figure's own layout engine, else ``tight_layout``). Applied to every figure the book
     displays (the SVG formatter below) and to the frames of the static controls.
     """
-    import warnings
-
     from matplotlib.text import Text
 
     changed = False
@@ -86,14 +84,30 @@ def fit(fig):
         if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_PT:
             text.set_fontsize(MIN_FONT_PT)
             changed = True
-    if changed and fig.get_layout_engine() is None and fig.axes:
+    if changed:
+        _relayout(fig)
+    # labels outside the axes (a legend beside them, a colour bar) widen the saved, tightly cropped
+    # picture beyond the figure: shrink once more so that the picture fits the column
+    tight = fig.get_tightbbox(fig._get_renderer()).width
+    if tight > COLUMN_WIDTH_IN + 0.05:
+        width, height = fig.get_size_inches()
+        fig.set_size_inches(width * COLUMN_WIDTH_IN / tight, height * COLUMN_WIDTH_IN / tight)
+        _relayout(fig)
+    return fig
+
+
+def _relayout(fig):
+    """Redo ``fig``'s layout after a change of size or fonts: its own engine does it when drawn;
+    else ``tight_layout`` (a figure it cannot handle keeps its layout)."""
+    import warnings
+
+    if fig.get_layout_engine() is None and fig.axes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
                 fig.tight_layout()
-            except Exception:  # noqa: BLE001 - a figure tight_layout cannot handle keeps its layout
+            except Exception:  # noqa: BLE001
                 pass
-    return fig
 
 
 def svg_bytes(fig):

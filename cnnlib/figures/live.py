@@ -29,7 +29,8 @@ itself (``text/html``, which the book's configuration ranks above the widget
 view; JupyterLab and Colab keep the live widget):
 
 * with ``static={"name": [values, ...], ...}``, every combination of those
-  values is drawn at build time (PNG frames at ``static_dpi``) and the page
+  values is drawn at build time (PNG frames at ``static_dpi``, in the book's
+  figure style and fitted to the column, :func:`cnnlib.figures._style.fit`) and the page
   gets plain HTML controls whose few lines of script show the matching frame:
   offline, no Python. ``static_draw(fig, **static_values)`` draws a frame
   when the static controls are not the live ones (default: ``draw`` with the
@@ -130,8 +131,8 @@ class LiveFigure:
         frames = {}
         for combination in itertools.product(*self.static.values()):
             values = dict(zip(self.static, combination))
-            frames[_key(combination)] = _palette_png(_render_png(self.static_draw, values, self.figsize,
-                                                                 self.static_dpi))
+            frames[_key(combination)] = _palette_png(_render_frame(self.static_draw, values, self.figsize,
+                                                                   self.static_dpi), self.static_dpi)
         start = {name: self.controls[name].value for name in self.static}
         return static_html(self.static, start, frames, live_only, {name: labels[name] for name in self.static})
 
@@ -142,13 +143,28 @@ class LiveFigure:
         return bundle
 
 
-def _palette_png(png, colours=256):
-    """``png`` re-encoded with a palette of ``colours`` (a figure has few): about half the bytes."""
+def _render_frame(draw, values, figsize, dpi):
+    """PNG bytes of one static frame: ``draw(fig, **values)`` in the book's style, fitted to the
+    column (:func:`cnnlib.figures._style.fit`: no text under its minimum), at ``dpi``."""
+    from cnnlib.figures._style import fit
+
+    fig = Figure(figsize=figsize)
+    draw(fig, **values)
+    fit(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _palette_png(png, dpi=None, colours=256):
+    """``png`` re-encoded with a palette of ``colours`` (a figure has few): about half the bytes.
+    ``dpi`` is recorded in the file (its pHYs chunk), so a reader of the file knows the scale."""
     from PIL import Image
 
     out = io.BytesIO()
+    extra = {"dpi": (dpi, dpi)} if dpi else {}
     Image.open(io.BytesIO(png)).convert("RGB").quantize(colours, method=Image.Quantize.MEDIANCUT).save(
-        out, "PNG", optimize=True)
+        out, "PNG", optimize=True, **extra)
     return out.getvalue()
 
 

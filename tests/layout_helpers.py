@@ -1,0 +1,262 @@
+"""What a reader sees of the figures, formulas and controls of a page (issue 18).
+
+Used by ``test_browser.py``: JavaScript run in a page already opened by
+``browser_helpers``-style code, and the Python that opens it in light or dark
+mode and moves its controls. Each check returns plain data (lists of
+problems) so that the tests and their can-fail counterparts share it.
+"""
+
+from browser_helpers import BENIGN_CONSOLE_ERRORS, READY_JS
+
+# The smallest rendered size of a figure's text, in CSS px at 100 % zoom. The theme's body text
+# is 16 px and its small print in the article (code, captions, the sidebars' secondary text)
+# 13-14 px; the figure style (cnnlib.figures._style) draws text of at least 10 pt at natural
+# size, 13.3 px. 12 px leaves a pixel for a figure whose tight bounding box is a little wider
+# than the column and is scaled down by the page; below 12 px, 'text no smaller than the
+# body's small print' no longer holds.
+FLOOR_PX = 12.0
+
+# Figures' text, as rendered: for an SVG figure the font size of every <text> element times the
+# ratio of the displayed width to the SVG's own width (user units); for a raster figure
+# (PNG) the smallest font the book's figure style draws (min_pt points at the dpi recorded in
+# the PNG's pHYs chunk, 100 dpi when absent) times displayed / natural width.
+FIGURE_TEXT_JS = r"""
+async ([minPt, floorPx]) => {
+  const article = document.querySelector('article.bd-article') || document.body;
+  const problems = [], measured = [];
+  const svgText = async (src) => {
+    if (src.startsWith('data:image/svg+xml;base64,')) return atob(src.split(',')[1]);
+    if (src.startsWith('data:image/svg+xml')) return decodeURIComponent(src.split(',')[1]);
+    return await (await fetch(src)).text();
+  };
+  const pngDpi = async (src) => {
+    const buffer = await (await fetch(src)).arrayBuffer();
+    const view = new DataView(buffer);
+    for (let at = 8; at + 8 <= view.byteLength;) {
+      const length = view.getUint32(at);
+      const type = String.fromCharCode(...new Uint8Array(buffer, at + 4, 4));
+      if (type === 'pHYs' && view.getUint8(at + 16) === 1) return view.getUint32(at + 8) * 0.0254;
+      if (type === 'IDAT') break;
+      at += 12 + length;
+    }
+    return 100;
+  };
+  const figures = [...article.querySelectorAll('.cell_output img, figure img, .static-controls img')];
+  for (const img of figures) {
+    const shown = img.getBoundingClientRect().width;
+    if (!(shown > 0) || img.closest('.widget-subarea')) continue;   // hidden, or a live widget's picture
+    const src = img.currentSrc || img.src;
+    const label = (img.getAttribute('alt') || src).slice(0, 70);
+    if (/\.svg(\?|$)/i.test(src) || src.startsWith('data:image/svg+xml')) {
+      const svg = new DOMParser().parseFromString(await svgText(src), 'image/svg+xml').documentElement;
+      const viewBox = (svg.getAttribute('viewBox') || '').split(/[\s,]+/).map(Number);
+      const units = viewBox.length === 4 ? viewBox[2] : parseFloat(svg.getAttribute('width'));
+      const scale = shown / units;
+      const texts = [...svg.querySelectorAll('text')];
+      if (!texts.length && svg.querySelector('g[id^="text_"]'))
+        problems.push(`${label}: text drawn as paths, its size cannot be measured (svg.fonttype must be 'none')`);
+      let smallest = Infinity, smallestText = '';
+      for (const t of texts) {
+        const style = (t.getAttribute('style') || '') + ';' + (t.closest('[style*="font"]') || t).getAttribute('style');
+        const m = style.match(/font-size:\s*([0-9.]+)(px|pt)?/) || style.match(/font:[^;]*?([0-9.]+)(px|pt)/)
+                  || [null, t.getAttribute('font-size'), 'px'];
+        if (!m[1]) continue;
+        const size = parseFloat(m[1]) * (m[2] === 'pt' ? 4 / 3 : 1) * scale;
+        if (size < smallest) { smallest = size; smallestText = t.textContent.trim().slice(0, 30); }
+      }
+      if (smallest < Infinity) {
+        measured.push([label, Math.round(smallest * 10) / 10]);
+        if (smallest < floorPx) problems.push(`${label}: '${smallestText}' at ${smallest.toFixed(1)} px`);
+      }
+    } else if (img.naturalWidth > 0) {
+      const dpi = src.startsWith('data:image/png') || /\.png(\?|$)/i.test(src) ? await pngDpi(src) : 100;
+      const size = minPt * dpi / 72 * shown / img.naturalWidth;
+      measured.push([label, Math.round(size * 10) / 10]);
+      if (size < floorPx)
+        problems.push(`${label}: a raster of ${img.naturalWidth} px at ${Math.round(dpi)} dpi shown ${Math.round(shown)} px wide: ` +
+                      `${minPt} pt text at ${size.toFixed(1)} px`);
+    }
+  }
+  return {problems, measured};
+}
+"""
+
+# Display formulas wider than the box they sit in (MathJax CHTML): the formula's own width
+# against its container's parent, with the TeX of each.
+MATH_OVERFLOW_JS = r"""
+() => {
+  const items = (window.MathJax && MathJax.startup && MathJax.startup.document
+                 && [...MathJax.startup.document.math]) || [];
+  const problems = [];
+  for (const box of document.querySelectorAll('article.bd-article mjx-container')) {
+    // the box a display formula must fit: its nearest ancestor laid out as a block (the
+    // display-math div, a list item), less its padding; an inline formula: the article's column
+    // (within a line, MathJax's glyph overhang of a pixel or two is not an overflow)
+    const display = box.getAttribute('display') === 'true';
+    let parent = box.parentElement;
+    if (!display) parent = document.querySelector('article.bd-article') || document.body;
+    while (parent && /^(inline|contents)/.test(getComputedStyle(parent).display)) parent = parent.parentElement;
+    if (!parent || !(box.getBoundingClientRect().width > 0)) continue;
+    const cs = getComputedStyle(parent), pr = parent.getBoundingClientRect();
+    const left = pr.left + parseFloat(cs.paddingLeft) + parseFloat(cs.borderLeftWidth);
+    const right = pr.right - parseFloat(cs.paddingRight) - parseFloat(cs.borderRightWidth);
+    const math = (box.querySelector('mjx-math') || box).getBoundingClientRect();
+    const over = Math.max(math.right - right, left - math.left, display ? box.scrollWidth - box.clientWidth : 0);
+    if (over > 1) {
+      const item = items.find(i => i.typesetRoot === box);
+      const tex = item ? item.math.replace(/\s+/g, ' ').trim() : box.textContent.slice(0, 80);
+      problems.push({tex, over: Math.round(over)});
+    }
+  }
+  return problems;
+}
+"""
+
+# Elements of the main column that a sidebar covers: each visible block of the article (its
+# box clipped by the scroll boxes around it) against the horizontal extent of each sidebar
+# that is shown beside the article (sticky sidebars cover whatever scrolls under them).
+COVERED_JS = r"""
+() => {
+  const article = document.querySelector('article.bd-article');
+  if (!article) return [];
+  const sidebars = [...document.querySelectorAll('.bd-sidebar-primary, .bd-sidebar-secondary')].filter(s => {
+    const r = s.getBoundingClientRect(), cs = getComputedStyle(s);
+    return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && cs.display !== 'none'
+           && !s.contains(article) && !article.contains(s);
+  });
+  const problems = [];
+  const blocks = article.querySelectorAll('p, li, table, img, svg, pre, mjx-container, h1, h2, h3, h4, dl, .cell_output > .output');
+  for (const el of blocks) {
+    let r = el.getBoundingClientRect();
+    if (!(r.width > 0 && r.height > 0)) continue;
+    let left = r.left, right = r.right;
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      const cs = getComputedStyle(a);
+      if (cs.overflowX !== 'visible') {
+        const ar = a.getBoundingClientRect();
+        left = Math.max(left, ar.left); right = Math.min(right, ar.right);
+      }
+    }
+    if (right <= left) continue;
+    for (const s of sidebars) {
+      const sr = s.getBoundingClientRect();
+      const overlap = Math.min(right, sr.right) - Math.max(left, sr.left);
+      if (overlap > 1) {
+        problems.push(`<${el.tagName.toLowerCase()}> '${(el.textContent || el.getAttribute('alt') || '').trim().slice(0, 50)}'`
+                      + ` under ${s.className.split(' ')[0]} by ${Math.round(overlap)} px`);
+        break;
+      }
+    }
+  }
+  return [...new Set(problems)];
+}
+"""
+
+# Every control a reader can move inside the article: plain HTML inputs and selects, and the
+# sliders and drop-downs of rendered ipywidgets.
+CONTROLS_JS = r"""
+() => {
+  const article = document.querySelector('article.bd-article') || document.body;
+  const controls = [...article.querySelectorAll(
+      'input[type=range], select, input[type=checkbox], input[type=radio], .noUi-handle, .widget-text input')]
+    .filter(c => c.getBoundingClientRect().width > 0);
+  controls.forEach((c, n) => c.setAttribute('data-i18-control', String(n)));
+  return controls.map(c => c.tagName.toLowerCase() + (c.type ? `[${c.type}]` : '') + (c.className ? '.' + c.className.split(' ')[0] : ''));
+}
+"""
+
+MOVE_JS = r"""
+(n) => {
+  const c = document.querySelector(`[data-i18-control="${n}"]`);
+  if (c.tagName === 'SELECT') {
+    c.selectedIndex = (c.selectedIndex + 1) % c.options.length;
+  } else if (c.type === 'range') {
+    const max = Number(c.max || 100), min = Number(c.min || 0), step = Number(c.step) || 1;
+    c.value = String(Number(c.value) + step <= max ? Number(c.value) + step : min);
+  } else if (c.type === 'checkbox' || c.type === 'radio') {
+    c.checked = !c.checked;
+  } else {
+    return 'keyboard';
+  }
+  c.dispatchEvent(new Event('input', {bubbles: true}));
+  c.dispatchEvent(new Event('change', {bubbles: true}));
+  return 'event';
+}
+"""
+
+
+def open_page(context, server, name, theme="light", width=1280):
+    """A Playwright page on ``name`` with every request to another host aborted, MathJax and the
+    widgets done, dropdowns and solutions unfolded, in ``theme`` (``light`` or ``dark``).
+    Returns ``(page, external_requests)``."""
+    external = []
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+
+    def route(route_):
+        if route_.request.url.startswith(server.base):
+            route_.continue_()
+        else:
+            external.append(route_.request.url)
+            route_.abort()
+
+    page.route("**/*", route)
+    page.goto(server.base + f"{name}.html", wait_until="load")
+    try:
+        page.wait_for_function(READY_JS, timeout=20000, polling=100)
+    except Exception:  # noqa: BLE001 - the other tests report pages that never finish
+        pass
+    # what a reader can unfold counts too (solutions, dropdowns)
+    page.evaluate("() => { document.querySelectorAll('details').forEach(d => { d.open = true; }); "
+                  "document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden')); }")
+    if theme == "dark":
+        page.evaluate("() => { document.documentElement.dataset.theme = 'dark'; "
+                      "document.documentElement.dataset.mode = 'dark'; }")
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+    page.wait_for_timeout(200)
+    return page, external
+
+
+def figure_text(page, min_pt=10, floor_px=FLOOR_PX):
+    return page.evaluate(FIGURE_TEXT_JS, [min_pt, floor_px])
+
+
+def math_overflows(page):
+    return page.evaluate(MATH_OVERFLOW_JS)
+
+
+def covered(page):
+    return page.evaluate(COVERED_JS)
+
+
+def dead_controls(page):
+    """Controls whose move leaves the pictures of their output unchanged: for each, screenshots of
+    the images of the cell output around it (the control itself left out) before and after one move (a step of a slider, the next option of
+    a drop-down, a toggled box; a widget's slider handle by the arrow key)."""
+    names = page.evaluate(CONTROLS_JS)
+    dead = []
+    for n, name in enumerate(names):
+        control = page.locator(f'[data-i18-control="{n}"]')
+        area = control.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' cell_output ')][1]")
+        pictures = (area if area.count() else control.locator("xpath=..")).locator("img, canvas")
+        if not pictures.count():
+            dead.append(f"{name} #{n}: no picture beside it")
+            continue
+        pictures.first.scroll_into_view_if_needed()
+
+        def shot():
+            return [pictures.nth(k).screenshot() for k in range(pictures.count())]
+
+        before = shot()
+        how = page.evaluate(MOVE_JS, n)
+        if how == "keyboard":
+            control.focus()
+            page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(400)
+        if shot() == before:
+            dead.append(f"{name} #{n}: the picture did not change")
+    return names, dead
+
+
+__all__ = ["BENIGN_CONSOLE_ERRORS", "FLOOR_PX", "open_page", "figure_text", "math_overflows", "covered",
+           "dead_controls"]
