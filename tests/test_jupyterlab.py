@@ -49,10 +49,15 @@ def chromium(playwright):
 
 
 def page_images(book_html, chapter):
-    """Images of the chapter's page that are cell outputs outside the solutions."""
+    """Images of the chapter's page that are cell outputs outside the solutions.
+
+    The pre-drawn frames of an interactive figure (``.static-controls``, the static book's
+    stand-in for a live widget) are left out: the notebook shows the live widget there, and
+    the tests of the controls below check it."""
     soup = BeautifulSoup((book_html / "chapters" / f"{chapter.stem}.html").read_text(), "html.parser")
     main = soup.select_one("main") or soup
-    return [img for img in main.select(".cell_output img") if not img.find_parent(class_="solution")]
+    return [img for img in main.select(".cell_output img")
+            if not img.find_parent(class_="solution") and not img.find_parent(class_="static-controls")]
 
 
 def folded_cell_indices(notebook):
