@@ -467,7 +467,7 @@ def _svg_figure(fontsize):
     ax = fig.add_subplot()
     ax.set_title("title", fontsize=fontsize)
     ax.tick_params(labelsize=fontsize)
-    data = _style.svg_bytes(fig) if fontsize >= _style.MIN_FONT_PT else _svg_unfitted(fig)
+    data = _style._svg_bytes(fig) if fontsize >= _style.MIN_FONT_PT else _svg_unfitted(fig)
     return base64.b64encode(data).decode()
 
 

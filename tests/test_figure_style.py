@@ -52,7 +52,7 @@ def test_fit_leaves_a_readable_figure_alone():
 
 
 def test_svg_is_deterministic_text_and_dated_nowhere():
-    first, second = _style.svg_bytes(_crowded()), _style.svg_bytes(_crowded())
+    first, second = _style._svg_bytes(_crowded()), _style._svg_bytes(_crowded())
     assert first == second
     text = first.decode()
     assert "<dc:date>" not in text

@@ -27,7 +27,7 @@ enough: no chapter calls anything. What it sets, and why:
 import matplotlib as mpl
 from cycler import cycler
 
-__all__ = ["RC", "OKABE_ITO", "COLUMN_WIDTH_IN", "MIN_FONT_PT", "SVG_METADATA", "apply", "fit", "svg_bytes"]
+__all__ = ["RC", "OKABE_ITO", "COLUMN_WIDTH_IN", "MIN_FONT_PT", "SVG_METADATA", "apply", "fit"]
 
 # Okabe & Ito (2008), "Color Universal Design", black last.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -110,7 +110,7 @@ def _relayout(fig):
                 pass
 
 
-def svg_bytes(fig):
+def _svg_bytes(fig):
     """``fig`` fitted to the column (:func:`fit`) as SVG bytes, deterministic (no date, fixed ids)."""
     import io
 
@@ -121,7 +121,7 @@ def svg_bytes(fig):
 
 
 def _svg_repr(fig):
-    return svg_bytes(fig).decode("utf-8")
+    return _svg_bytes(fig).decode("utf-8")
 
 
 def _configure_inline():

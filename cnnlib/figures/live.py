@@ -49,7 +49,7 @@ import threading
 
 from matplotlib.figure import Figure
 
-__all__ = ["LiveFigure", "_render_png", "static_html"]
+__all__ = ["LiveFigure", "_render_png"]
 
 # The most frames a static figure may carry: each is a PNG inside the page.
 MAX_STATIC_FRAMES = 40
@@ -127,14 +127,14 @@ class LiveFigure:
         labels = self._labels()
         live_only = [labels[name] for name in self.controls if name not in self.static]
         if not self.static:
-            return static_html({}, {}, {}, live_only)
+            return _frames_page({}, {}, {}, live_only)
         frames = {}
         for combination in itertools.product(*self.static.values()):
             values = dict(zip(self.static, combination))
             frames[_key(combination)] = _palette_png(_render_frame(self.static_draw, values, self.figsize,
                                                                    self.static_dpi), self.static_dpi)
         start = {name: self.controls[name].value for name in self.static}
-        return static_html(self.static, start, frames, live_only, {name: labels[name] for name in self.static})
+        return _frames_page(self.static, start, frames, live_only, {name: labels[name] for name in self.static})
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
@@ -194,7 +194,7 @@ _SCRIPT = """(function () {
 _COUNTER = itertools.count()
 
 
-def static_html(static, start, frames, live_only=(), labels=None):
+def _frames_page(static, start, frames, live_only=(), labels=None):
     """Frames and plain HTML controls that switch between them, with no Python behind them.
 
     ``static`` maps a control's name to its values (a range slider for numbers, a
