@@ -184,7 +184,7 @@ def test_each_frame_shows_its_output_value(stride, padding):
         b.clear()
         assert _draw_frame(a, b, position=position, stride=stride, padding=padding) == expected.ravel()[position]
     i, j = divmod(expected.size - 1, expected.shape[1])
-    assert b.get_title().endswith(f"y[{i},{j}] = {expected[i, j]:g}")
+    assert b.get_title().endswith(f"h[{i},{j}] = {expected[i, j]:g}")
     # the window's outline is a kernel-sized rectangle on the input
     outline = [p for p in a.patches if not p.get_fill()][0]
     assert (outline.get_width(), outline.get_height()) == (3, 3)

@@ -23,8 +23,9 @@ __all__ = ["plot_images", "plot_matrix_pattern", "timings_table", "plot_timings"
            "PRESET_KERNELS", "plot_filter_grid", "filter_widget"]
 
 
-def _show(ax, image, title, colorbar=True):
-    """One image panel: grey levels; images with negative values get a range symmetric about 0."""
+def _show(ax, image, title, colorbar=True, axis_labels=True):
+    """One image panel: grey levels; images with negative values get a range symmetric about 0.
+    Without ``axis_labels`` the panel has no ticks or labels (a grid of small panels)."""
     image = np.asarray(image)
     if image.min() < 0:
         m = float(np.percentile(np.abs(image), 99.5)) or 1.0
@@ -34,15 +35,19 @@ def _show(ax, image, title, colorbar=True):
         vmin, vmax = float(vmin), float(max(vmax, vmin + 1e-12))
     im = ax.imshow(image, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_title(title, fontsize=10)
-    ax.set_xlabel("column (pixel)")
-    ax.set_ylabel("row (pixel)")
+    if axis_labels:
+        ax.set_xlabel("column (pixel)")
+        ax.set_ylabel("row (pixel)")
+    else:
+        ax.set_axis_off()
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
     return im
 
 
-def plot_images(images, ncols=None, panel_size=3.6, colorbar=True):
+def plot_images(images, ncols=None, panel_size=3.6, colorbar=True, axis_labels=True):
     """A row (or grid) of grey-scale images; ``images`` is a dict title -> 2-D array.
+    ``axis_labels=False`` leaves out ticks and axis labels (many small panels).
 
     Signed images (edge maps) are shown on a range symmetric about zero, so
     mid-grey is 0, dark is negative and light is positive.
@@ -54,11 +59,11 @@ def plot_images(images, ncols=None, panel_size=3.6, colorbar=True):
     ncols = len(images) if ncols is None else ncols
     nrows = -(-len(images) // ncols)
     fig = plt.figure(figsize=(panel_size * ncols * 1.15, panel_size * nrows))
-    _draw_images(fig, images, ncols, colorbar)
+    _draw_images(fig, images, ncols, colorbar, axis_labels)
     return fig
 
 
-def _draw_images(fig, images, ncols=None, colorbar=True):
+def _draw_images(fig, images, ncols=None, colorbar=True, axis_labels=True):
     """Draw :func:`plot_images`' panels on an empty figure ``fig`` (pyplot or not)."""
     if not isinstance(images, dict) or not images:
         raise TypeError("images must be a non-empty dict title -> 2-D array")
@@ -67,7 +72,7 @@ def _draw_images(fig, images, ncols=None, colorbar=True):
     nrows = -(-n // ncols)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, (title, image) in zip(axes.flat, images.items()):
-        _show(ax, as_image(title, image), title, colorbar)
+        _show(ax, as_image(title, image), title, colorbar, axis_labels)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -159,7 +164,8 @@ def plot_timings(rows, fit=None, full=None, kernel_size=(1, 2)):
     """
     import matplotlib.pyplot as plt
 
-    fig, (ax_t, ax_r) = plt.subplots(1, 2, figsize=(9.5, 4.2))
+    # the legends go under the panels (inside, they covered the lines at the column's width)
+    fig, (ax_t, ax_r) = plt.subplots(1, 2, figsize=(9.5, 6.4), layout="constrained")
     markers = dict(zip(METHODS, "osD^"))
     colours = dict(zip(METHODS, plt.cm.viridis(np.linspace(0, 0.85, len(METHODS)))))
     for method in METHODS:
@@ -175,7 +181,7 @@ def plot_timings(rows, fit=None, full=None, kernel_size=(1, 2)):
         if fit is not None:
             slope, c = fit
             ax_t.loglog(n_line, c * n_line**slope, "--", color=colours["dense matrix"],
-                        label=f"dense, fitted: time ∝ pixels^{slope:.2f}")
+                        label=f"dense, fitted: time ∝ $n^{{{slope:.2f}}}$ ($n$ pixels)")
         largest_entries = dense_matrix_entries(largest["height"], largest["width"], kernel_size)
         scale = largest["dense matrix"] / largest_entries
         # entries of an h x w image with the same aspect ratio, as a function of its pixels n
@@ -192,7 +198,6 @@ def plot_timings(rows, fit=None, full=None, kernel_size=(1, 2)):
     ax_t.set_xlabel("image size (pixels)")
     ax_t.set_ylabel("median time per call (s)")
     ax_t.set_title("time against image size")
-    ax_t.legend(fontsize=8)
 
     n = np.array([r["pixels"] for r in dense_rows])
     for method in METHODS[:2]:
@@ -205,9 +210,11 @@ def plot_timings(rows, fit=None, full=None, kernel_size=(1, 2)):
     ax_r.xaxis.set_minor_formatter(NullFormatter())
     ax_r.set_xlabel("image size (pixels)")
     ax_r.set_ylabel("times slower than the convolution")
-    ax_r.set_title("dense matrix product vs convolution")
-    ax_r.legend(fontsize=8)
-    fig.tight_layout()
+    ax_r.set_title("dense matrix vs convolution")
+    fig.legend(*ax_t.get_legend_handles_labels(), loc="outside lower left", frameon=False,
+               title="left: time", alignment="left")
+    fig.legend(*ax_r.get_legend_handles_labels(), loc="outside lower right", frameon=False,
+               title="right: times slower", alignment="left")
     return fig
 
 
@@ -258,12 +265,13 @@ def _parse_kernel(text):
     return np.array(values)
 
 
-def plot_filter_grid(image, kernels=None, region=None, ncols=4, panel_size=2.6):
+def plot_filter_grid(image, kernels=None, region=None, ncols=2, panel_size=2.6):
     """The image filtered by each kernel of ``kernels`` (a dict name -> 2-D kernel; default the presets).
 
     Filtering keeps the size (``padding="same"``, mirrored borders). With
     ``region = (rows, cols)`` (two slices) only that part of each filtered
-    image is shown, so that the detail is visible.
+    image is shown, so that the detail is visible. Two panels a row by default:
+    at the column's width, four a row left the labels overlapping.
     """
     kernels = PRESET_KERNELS if kernels is None else kernels
     region = (slice(None), slice(None)) if region is None else region
