@@ -73,7 +73,7 @@ def _outline_columns(ax, band, height):
     runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1)
     for run in runs:
         ax.add_patch(Rectangle((run[0] - 0.5, -0.5), len(run), height, fill=False,
-                               edgecolor=BAND_COLOUR, linewidth=2, linestyle="--"))
+                               edgecolor=BAND_COLOUR, linewidth=3, linestyle="--"))
 
 
 def _draw_shift(axes, image, kernel, shift, padding_mode="zeros"):

@@ -93,7 +93,7 @@ def _draw_inception(ax, input_size, in_channels, n1x1, n3x3, n5x5, n3x3_reduce=N
     params = inception_params(in_channels, n1x1, n3x3, n5x5, n3x3_reduce, n5x5_reduce, pool_proj)
     macs = inception_macs((h, w), in_channels, n1x1, n3x3, n5x5, n3x3_reduce, n5x5_reduce, pool_proj)
     widths = " + ".join(str(b["out_channels"]) for b in costs.values())
-    _box(ax, 2.0, top, f"concatenate: {widths}\n= {_shape_text((h, w, out_c))}", _GREY, fontsize)
+    _box(ax, 2.0, top, f"concatenate\n{widths}\n= {_shape_text((h, w, out_c))}", _GREY, fontsize)  # fits the box
     summary = f"{params:,} parameters, {macs / 1e6:,.1f}M multiply-adds"
     ax.set_title(f"{title}\n{summary}" if title else summary, fontsize=fontsize + 2)
     ax.set_xlim(-0.05, 4.05)
