@@ -16,7 +16,8 @@ from browser_helpers import BENIGN_CONSOLE_ERRORS, READY_JS
 # body's small print' no longer holds.
 FLOOR_PX = 12.0
 
-# Figures' text, as rendered: for an SVG figure the font size of every <text> element times the
+# Figures' text, as rendered (and, for SVG, an opaque background: no black text on the dark
+# theme): for an SVG figure the font size of every <text> element times the
 # ratio of the displayed width to the SVG's own width (user units); for a raster figure
 # (PNG) the smallest font the book's figure style draws (min_pt points at the dpi recorded in
 # the PNG's pHYs chunk, 100 dpi when absent) times displayed / natural width.
@@ -52,6 +53,11 @@ async ([minPt, floorPx]) => {
       const viewBox = (svg.getAttribute('viewBox') || '').split(/[\s,]+/).map(Number);
       const units = viewBox.length === 4 ? viewBox[2] : parseFloat(svg.getAttribute('width'));
       const scale = shown / units;
+      // dark mode: the figure's own background must be opaque, or its black text sits on the dark page
+      const ground = svg.querySelector('#figure_1 > #patch_1 path, #figure_1 > g[id^="patch"] path');
+      const fill = ground ? ((ground.getAttribute('style') || '').match(/fill:\s*([^;]+)/) || [null, ground.getAttribute('fill') || 'black'])[1].trim() : 'none';
+      if (fill === 'none' || /fill-opacity:\s*0(\.0*)?(;|$)/.test(ground ? ground.getAttribute('style') || '' : ''))
+        problems.push(`${label}: transparent background (black text on a dark page)`);
       const texts = [...svg.querySelectorAll('text')];
       if (!texts.length && svg.querySelector('g[id^="text_"]'))
         problems.push(`${label}: text drawn as paths, its size cannot be measured (svg.fonttype must be 'none')`);

@@ -445,6 +445,7 @@ BAD_LAYOUT_PAGE = """<!doctype html><html><head><style>
 <article class="bd-article">
   <div class="cell_output"><img alt="a tiny-font figure" src="data:image/svg+xml;base64,{tiny}"></div>
   <div class="cell_output"><img alt="a readable figure" src="data:image/svg+xml;base64,{readable}"></div>
+  <div class="cell_output"><img alt="a transparent figure" src="data:image/svg+xml;base64,{transparent}"></div>
   <p><mjx-container display="true"><mjx-math></mjx-math></mjx-container></p>
   <table class="wide"><tr><td>a table under the sidebar</td></tr></table>
   <div class="cell_output"><input type="range" min="0" max="3" value="0"><img alt="a dead control's figure"
@@ -456,7 +457,7 @@ BAD_LAYOUT_PAGE = """<!doctype html><html><head><style>
 </article></body></html>"""
 
 
-def _svg_figure(fontsize):
+def _svg_figure(fontsize, transparent=False):
     import base64
 
     from matplotlib.figure import Figure
@@ -467,6 +468,8 @@ def _svg_figure(fontsize):
     ax = fig.add_subplot()
     ax.set_title("title", fontsize=fontsize)
     ax.tick_params(labelsize=fontsize)
+    if transparent:
+        fig.patch.set_alpha(0)
     data = _style._svg_bytes(fig) if fontsize >= _style.MIN_FONT_PT else _svg_unfitted(fig)
     return base64.b64encode(data).decode()
 
@@ -482,9 +485,10 @@ def _svg_unfitted(fig):
 @browser
 @pytest.mark.parametrize("theme", THEMES)
 def test_the_layout_checks_can_fail(browser_context, tmp_path, theme):
-    """A page with a 5-pt figure, a formula 1500 px wide, a table under a fixed sidebar and a
-    slider that changes nothing: each check reports it, and only it."""
-    (tmp_path / "bad.html").write_text(BAD_LAYOUT_PAGE.replace("{tiny}", _svg_figure(5)).replace("{readable}", _svg_figure(12)))
+    """A page with a 5-pt figure, a figure on a transparent background, a formula 1500 px wide, a
+    table under a fixed sidebar and a slider that changes nothing: each check reports it, and only it."""
+    (tmp_path / "bad.html").write_text(BAD_LAYOUT_PAGE.replace("{tiny}", _svg_figure(5)).replace(
+        "{readable}", _svg_figure(12)).replace("{transparent}", _svg_figure(12, transparent=True)))
     with BookServer(tmp_path) as server:
         tab, external = open_page(browser_context, server, "bad", theme)
         try:
@@ -493,8 +497,9 @@ def test_the_layout_checks_can_fail(browser_context, tmp_path, theme):
             names, dead = dead_controls(tab)
         finally:
             tab.close()
-    assert [p.split(":")[0] for p in text["problems"]] == ["a tiny-font figure"], text
-    assert len(text["measured"]) == 4 and all(size >= FLOOR_PX for label, size in text["measured"][1:3])
+    assert [p.split(":")[0] for p in text["problems"]] == ["a tiny-font figure", "a transparent figure"], text
+    assert "transparent background" in text["problems"][1]
+    assert len(text["measured"]) == 5 and all(size >= FLOOR_PX for label, size in text["measured"][1:4])
     assert len(math) == 1 and math[0]["over"] > 700, math
     assert any("a table under the sidebar" in p for p in hidden), hidden
     assert not any("readable" in p for p in hidden)
