@@ -266,3 +266,26 @@ def dead_controls(page):
 
 __all__ = ["BENIGN_CONSOLE_ERRORS", "FLOOR_PX", "open_page", "figure_text", "math_overflows", "covered",
            "dead_controls"]
+
+
+CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei"]
+
+# Elements whose own text has CJK characters but whose font stack names no CJK font (the
+# reader's browser then picks any fallback, or none: boxes).
+CJK_JS = r"""
+(fonts) => {
+  const problems = [];
+  const walker = document.createTreeWalker(document.querySelector('article.bd-article') || document.body,
+                                           NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!/[\u3400-\u9fff\uf900-\ufaff]/.test(node.textContent)) continue;
+    const family = getComputedStyle(node.parentElement).fontFamily;
+    if (!fonts.some(f => family.includes(f))) problems.push(`${node.textContent.trim().slice(0, 20)}: ${family}`);
+  }
+  return [...new Set(problems)];
+}
+"""
+
+
+def cjk_without_font(page):
+    return page.evaluate(CJK_JS, CJK_FONTS)

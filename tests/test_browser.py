@@ -362,7 +362,8 @@ def test_the_browser_checks_can_fail(browser_context, tmp_path):
 # changes the picture around it, with no kernel behind the page and the network blocked.
 
 from browser_helpers import SCREENSHOTS  # noqa: E402
-from layout_helpers import FLOOR_PX, covered, dead_controls, figure_text, math_overflows, open_page  # noqa: E402
+from layout_helpers import (FLOOR_PX, cjk_without_font, covered, dead_controls, figure_text,  # noqa: E402
+                            math_overflows, open_page)
 
 THEMES = ["light", "dark"]
 
@@ -505,3 +506,24 @@ def test_the_layout_checks_can_fail(browser_context, tmp_path, theme):
     assert not any("readable" in p for p in hidden)
     assert names == ["input[range]", "select[select-one]"] and len(dead) == 1 and dead[0].startswith("input[range]"), dead
     assert not external
+
+
+@browser
+@pytest.mark.parametrize("page", ["chapters/glossary", "chapters/claims_audit"])
+def test_cjk_text_names_a_cjk_font(browser_context, server, page, tmp_path):
+    """The glossary's Chinese terms and the sources' words in the audit: the font stack
+    (_static/course.css) names CJK fonts; a page without the book's style sheet does not."""
+    tab, _ = open_page(browser_context, server, page)
+    try:
+        problems = cjk_without_font(tab)
+    finally:
+        tab.close()
+    assert not problems, f"{page}: CJK text without a CJK font:" + _listing(problems)
+    (tmp_path / "bare.html").write_text('<!doctype html><html lang="en"><head><meta charset="utf-8"></head><body><article class="bd-article">'
+                                        "<p>参数共享</p></article></body></html>")
+    with BookServer(tmp_path) as bare:
+        tab, _ = open_page(browser_context, bare, "bare")
+        try:
+            assert cjk_without_font(tab), "the check cannot fail"
+        finally:
+            tab.close()
