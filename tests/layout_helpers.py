@@ -15,14 +15,19 @@ from browser_helpers import BENIGN_CONSOLE_ERRORS, READY_JS
 # than the column and is scaled down by the page; below 12 px, 'text no smaller than the
 # body's small print' no longer holds.
 FLOOR_PX = 12.0
+# A subscript or superscript (a log axis's exponent, the 'in' of C_in) is judged as one: against
+# SCRIPT_RATIO of the floor, the ratio at which TeX and matplotlib's mathtext draw scripts. That is
+# how the prose treats them too: a superscript in the body's small print (sci()'s '10⁶' in a
+# caption) is about as small. The text it belongs to is held to the floor itself.
+SCRIPT_RATIO = 0.7
 
 # Figures' text, as rendered (and, for SVG, an opaque background: no black text on the dark
-# theme): for an SVG figure the font size of every <text> element times the
+# theme): for an SVG figure the font size of every <text> and <tspan> element times the
 # ratio of the displayed width to the SVG's own width (user units); for a raster figure
 # (PNG) the smallest font the book's figure style draws (min_pt points at the dpi recorded in
 # the PNG's pHYs chunk, 100 dpi when absent) times displayed / natural width.
 FIGURE_TEXT_JS = r"""
-async ([minPt, floorPx]) => {
+async ([minPt, floorPx, scriptRatio]) => {
   const article = document.querySelector('article.bd-article') || document.body;
   const problems = [], measured = [];
   const svgText = async (src) => {
@@ -58,21 +63,37 @@ async ([minPt, floorPx]) => {
       const fill = ground ? ((ground.getAttribute('style') || '').match(/fill:\s*([^;]+)/) || [null, ground.getAttribute('fill') || 'black'])[1].trim() : 'none';
       if (fill === 'none' || /fill-opacity:\s*0(\.0*)?(;|$)/.test(ground ? ground.getAttribute('style') || '' : ''))
         problems.push(`${label}: transparent background (black text on a dark page)`);
-      const texts = [...svg.querySelectorAll('text')];
-      if (!texts.length && svg.querySelector('g[id^="text_"]'))
-        problems.push(`${label}: text drawn as paths, its size cannot be measured (svg.fonttype must be 'none')`);
-      let smallest = Infinity, smallestText = '';
-      for (const t of texts) {
+      // <tspan>s too: matplotlib writes mathtext (a log axis's 10^6) as one <text> whose
+      // <tspan>s carry their own sizes, the exponent's at 70 % of the label's; a <tspan> smaller
+      // than the largest of its <text> is a script, held to scriptRatio of the floor
+      const texts = [...svg.querySelectorAll('text, tspan')];
+      const fontPx = (t) => {
         const style = (t.getAttribute('style') || '') + ';' + (t.closest('[style*="font"]') || t).getAttribute('style');
         const m = style.match(/font-size:\s*([0-9.]+)(px|pt)?/) || style.match(/font:[^;]*?([0-9.]+)(px|pt)/)
                   || [null, t.getAttribute('font-size'), 'px'];
-        if (!m[1]) continue;
-        const size = parseFloat(m[1]) * (m[2] === 'pt' ? 4 / 3 : 1) * scale;
-        if (size < smallest) { smallest = size; smallestText = t.textContent.trim().slice(0, 30); }
+        return m[1] ? parseFloat(m[1]) * (m[2] === 'pt' ? 4 / 3 : 1) : null;
+      };
+      const shownText = (t) => {      // a mathtext label's glyphs, one <tspan> each: 10^-2 as '10−2'
+        const whole = t.closest('text') || t, parts = [...whole.querySelectorAll('tspan')];
+        return (parts.length ? parts.map(part => part.textContent).join('') : whole.textContent).trim().slice(0, 30);
+      };
+      if (!texts.length && svg.querySelector('g[id^="text_"]'))
+        problems.push(`${label}: text drawn as paths, its size cannot be measured (svg.fonttype must be 'none')`);
+      let smallest = Infinity;
+      let worst = Infinity, worstSize = 0, worstText = '';   // the smallest relative to its floor
+      for (const t of texts) {
+        const own = fontPx(t);
+        if (own === null) continue;
+        const size = own * scale;
+        const parent = t.tagName === 'tspan' && t.closest('text');
+        const largest = parent ? Math.max(...[...parent.querySelectorAll('tspan')].map(fontPx).filter(v => v !== null)) : own;
+        const floor = own < largest ? floorPx * scriptRatio : floorPx;
+        smallest = Math.min(smallest, size);
+        if (size / floor < worst) { worst = size / floor; worstSize = size; worstText = shownText(t) + (floor < floorPx ? ' (a script)' : ''); }
       }
       if (smallest < Infinity) {
-        measured.push([label, Math.round(smallest * 10) / 10]);
-        if (smallest < floorPx) problems.push(`${label}: '${smallestText}' at ${smallest.toFixed(1)} px`);
+        measured.push([label, Math.round(smallest * 10) / 10]);     // the smallest text, script or not
+        if (worst < 1) problems.push(`${label}: '${worstText}' at ${worstSize.toFixed(1)} px`);
       }
     } else if (img.naturalWidth > 0) {
       const dpi = src.startsWith('data:image/png') || /\.png(\?|$)/i.test(src) ? await pngDpi(src) : 100;
@@ -223,8 +244,8 @@ def open_page(context, server, name, theme="light", width=1280):
     return page, external
 
 
-def figure_text(page, min_pt=10, floor_px=FLOOR_PX):
-    return page.evaluate(FIGURE_TEXT_JS, [min_pt, floor_px])
+def figure_text(page, min_pt=10, floor_px=FLOOR_PX, script_ratio=SCRIPT_RATIO):
+    return page.evaluate(FIGURE_TEXT_JS, [min_pt, floor_px, script_ratio])
 
 
 def math_overflows(page):
@@ -233,6 +254,32 @@ def math_overflows(page):
 
 def covered(page):
     return page.evaluate(COVERED_JS)
+
+
+# How far the page scrolls sideways (a phone's reader would pan the whole text), and the elements
+# of the article that stick out of the window without a scrolling box of their own to hold them.
+SIDEWAYS_JS = r"""
+() => {
+  const width = window.innerWidth, over = document.documentElement.scrollWidth - width;
+  const out = [];
+  if (over > 1) {
+    for (const e of document.querySelectorAll('article.bd-article *')) {
+      const r = e.getBoundingClientRect();
+      if (!(r.width > 0) || r.right <= width + 1) continue;
+      let held = false;
+      for (let p = e.parentElement; p && !held; p = p.parentElement)
+        held = getComputedStyle(p).overflowX !== 'visible' && p.getBoundingClientRect().right <= width + 1;
+      if (!held) out.push(`<${e.tagName.toLowerCase()}> '${(e.textContent || '').trim().slice(0, 60)}' to ${Math.round(r.right)} px`);
+    }
+  }
+  return {over: Math.max(0, over), elements: out.slice(0, 5)};
+}
+"""
+
+
+def sideways(page):
+    """``{"over": px, "elements": [...]}``: how far the page scrolls sideways, and why."""
+    return page.evaluate(SIDEWAYS_JS)
 
 
 def dead_controls(page):
@@ -264,8 +311,8 @@ def dead_controls(page):
     return names, dead
 
 
-__all__ = ["BENIGN_CONSOLE_ERRORS", "FLOOR_PX", "open_page", "figure_text", "math_overflows", "covered",
-           "dead_controls"]
+__all__ = ["BENIGN_CONSOLE_ERRORS", "FLOOR_PX", "SCRIPT_RATIO", "open_page", "figure_text", "math_overflows", "covered",
+           "dead_controls", "sideways"]
 
 
 CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei"]

@@ -362,18 +362,14 @@ def test_the_browser_checks_can_fail(browser_context, tmp_path):
 # changes the picture around it, with no kernel behind the page and the network blocked.
 
 from browser_helpers import SCREENSHOTS  # noqa: E402
-from layout_helpers import (FLOOR_PX, cjk_without_font, covered, dead_controls, figure_text,  # noqa: E402
-                            math_overflows, open_page)
+from layout_helpers import (FLOOR_PX, SCRIPT_RATIO, cjk_without_font, covered, dead_controls, figure_text,  # noqa: E402
+                            math_overflows, open_page, sideways)
 
 THEMES = ["light", "dark"]
 
 # Figures known to draw text under the floor, each a strict xfail (remove the entry once it is
-# fixed): page -> the start of the figure's alt text. The introduction draws its bar chart with
-# pyplot without importing cnnlib.figures, so the book's style (SVG, fitted to the column) does
-# not reach it: a 100-dpi PNG 8 in wide, shrunk by the page.
-KNOWN_SMALL_TEXT = {
-    "chapters/intro": "Bar chart on a logarithmic axis of the parameter counts",
-}
+# fixed): page -> the start of the figure's alt text.
+KNOWN_SMALL_TEXT = {}
 
 
 @pytest.fixture(scope="session")
@@ -447,6 +443,8 @@ BAD_LAYOUT_PAGE = """<!doctype html><html><head><style>
   <div class="cell_output"><img alt="a tiny-font figure" src="data:image/svg+xml;base64,{tiny}"></div>
   <div class="cell_output"><img alt="a readable figure" src="data:image/svg+xml;base64,{readable}"></div>
   <div class="cell_output"><img alt="a transparent figure" src="data:image/svg+xml;base64,{transparent}"></div>
+  <div class="cell_output"><img alt="a log axis with mathtext exponents" src="data:image/svg+xml;base64,{mathtext}"></div>
+  <div class="cell_output"><img alt="a log axis in the book's style" src="data:image/svg+xml;base64,{styledlog}"></div>
   <p><mjx-container display="true"><mjx-math></mjx-math></mjx-container></p>
   <table class="wide"><tr><td>a table under the sidebar</td></tr></table>
   <div class="cell_output"><input type="range" min="0" max="3" value="0"><img alt="a dead control's figure"
@@ -458,7 +456,7 @@ BAD_LAYOUT_PAGE = """<!doctype html><html><head><style>
 </article></body></html>"""
 
 
-def _svg_figure(fontsize, transparent=False):
+def _svg_figure(fontsize, transparent=False, log=False, styled=True):
     import base64
 
     from matplotlib.figure import Figure
@@ -467,11 +465,15 @@ def _svg_figure(fontsize, transparent=False):
 
     fig = Figure(figsize=(4, 2))
     ax = fig.add_subplot()
-    ax.set_title("title", fontsize=fontsize)
+    ax.set_title("title", fontsize=12 if log else fontsize)
     ax.tick_params(labelsize=fontsize)
+    if log:  # decades 10^0 ... 10^8 on the y axis
+        ax.set_yscale("log")
+        ax.set_ylim(1, 1e8)
+        ax.set_xticks([])
     if transparent:
         fig.patch.set_alpha(0)
-    data = _style._svg_bytes(fig) if fontsize >= _style.MIN_FONT_PT else _svg_unfitted(fig)
+    data = _style._svg_bytes(fig) if styled and fontsize >= _style.MIN_FONT_PT else _svg_unfitted(fig)
     return base64.b64encode(data).decode()
 
 
@@ -486,10 +488,12 @@ def _svg_unfitted(fig):
 @browser
 @pytest.mark.parametrize("theme", THEMES)
 def test_the_layout_checks_can_fail(browser_context, tmp_path, theme):
-    """A page with a 5-pt figure, a figure on a transparent background, a formula 1500 px wide, a
+    """A page with a 5-pt figure, a figure on a transparent background, a log axis with 7-pt
+    mathtext labels (and one in the book's style that passes), a formula 1500 px wide, a
     table under a fixed sidebar and a slider that changes nothing: each check reports it, and only it."""
     (tmp_path / "bad.html").write_text(BAD_LAYOUT_PAGE.replace("{tiny}", _svg_figure(5)).replace(
-        "{readable}", _svg_figure(12)).replace("{transparent}", _svg_figure(12, transparent=True)))
+        "{readable}", _svg_figure(12)).replace("{transparent}", _svg_figure(12, transparent=True)).replace(
+        "{mathtext}", _svg_figure(7, log=True, styled=False)).replace("{styledlog}", _svg_figure(12, log=True)))
     with BookServer(tmp_path) as server:
         tab, external = open_page(browser_context, server, "bad", theme)
         try:
@@ -498,9 +502,14 @@ def test_the_layout_checks_can_fail(browser_context, tmp_path, theme):
             names, dead = dead_controls(tab)
         finally:
             tab.close()
-    assert [p.split(":")[0] for p in text["problems"]] == ["a tiny-font figure", "a transparent figure"], text
+    assert [p.split(":")[0] for p in text["problems"]] == [
+        "a tiny-font figure", "a transparent figure", "a log axis with mathtext exponents"], text
     assert "transparent background" in text["problems"][1]
-    assert len(text["measured"]) == 5 and all(size >= FLOOR_PX for label, size in text["measured"][1:4])
+    assert "'10" in text["problems"][2]            # a decade's label, drawn in <tspan>s
+    sizes = dict(text["measured"])
+    assert len(sizes) == 7 and all(sizes[f"a {name} figure"] >= FLOOR_PX for name in ("readable", "transparent"))
+    # the book's style: 10-pt tick labels, their exponents at 7 pt, judged as scripts
+    assert SCRIPT_RATIO * FLOOR_PX <= sizes["a log axis in the book's style"] < FLOOR_PX
     assert len(math) == 1 and math[0]["over"] > 700, math
     assert any("a table under the sidebar" in p for p in hidden), hidden
     assert not any("readable" in p for p in hidden)
@@ -527,3 +536,91 @@ def test_cjk_text_names_a_cjk_font(browser_context, server, page, tmp_path):
             assert cjk_without_font(tab), "the check cannot fail"
         finally:
             tab.close()
+
+
+# ------------------------------------------------------------ a phone's width (issue 18)
+#
+# At 390 px (a phone held upright) a figure shrunk to the column would draw its 10-pt text at about
+# 6.5 px. The book's style sheet keeps figures at their natural size in a box that scrolls sideways
+# (_static/course.css): the text floor holds there too, and the page itself never scrolls sideways.
+
+PHONE_PX = 390
+
+
+@pytest.fixture(scope="session")
+def phone_layout(browser_context, server):
+    seen = {}
+
+    def get(page, theme="light"):
+        if (page, theme) not in seen:
+            tab, external = open_page(browser_context, server, page, theme, width=PHONE_PX)
+            try:
+                seen[page, theme] = {"text": figure_text(tab), "sideways": sideways(tab), "external": list(external)}
+                if page in ("chapters/03_equivariance", "chapters/04_edge_detection"):
+                    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                    tab.screenshot(path=str(SCREENSHOTS / f"{screenshot_name(page)}-{PHONE_PX}px-{theme}.png"),
+                                   full_page=True)
+            finally:
+                tab.close()
+        return seen[page, theme]
+
+    return get
+
+
+@browser
+@pytest.mark.parametrize("page", PAGES)
+def test_on_a_phone_figure_text_keeps_the_floor_and_the_page_does_not_scroll_sideways(phone_layout, page):
+    facts = phone_layout(page)
+    problems = [f"figure text under {FLOOR_PX} px: {p}" for p in facts["text"]["problems"]]
+    if facts["sideways"]["over"] > 1:
+        problems.append(f"the page scrolls sideways by {facts['sideways']['over']} px:"
+                        + _listing(facts["sideways"]["elements"]))
+    assert not problems, f"{page} at {PHONE_PX} px:" + _listing(problems)
+    assert not facts["external"]
+
+
+@browser
+@pytest.mark.parametrize("page", ["chapters/03_equivariance", "chapters/04_edge_detection"])
+def test_on_a_phone_in_dark_mode_the_frames_and_figures_read(phone_layout, page):
+    facts = phone_layout(page, "dark")
+    assert not facts["text"]["problems"] and facts["sideways"]["over"] <= 1, facts
+
+
+PHONE_PAGE = """<!doctype html><html><head><meta name="viewport" content="width=device-width">
+<style>img { max-width: 100%; height: auto; } /* as the theme does */</style>{style}</head>
+<body style="margin: 0 16px"><article class="bd-article">
+  <div class="cell_output"><figure><img alt="a figure 6.9 in wide" src="data:image/svg+xml;base64,{figure}">
+  <figcaption><p>Its caption.</p></figcaption></figure></div>
+  <p>Call <code class="docutils literal notranslate"><span class="pre">cnnlib.figures.edge_figures.PRESET_KERNELS_AND_MORE</span></code>.</p>
+</article></body></html>"""
+
+
+@browser
+def test_the_phone_checks_can_fail_and_the_style_sheet_fixes_them(browser_context, tmp_path):
+    """At 390 px, a figure as wide as the column at 1280 px and a long inline name: without the book's
+    style sheet the figure's text shrinks under the floor and the name pushes the page sideways;
+    with it (served as the book serves it) neither happens."""
+    import base64
+
+    from matplotlib.figure import Figure
+
+    from cnnlib.figures import _style
+
+    fig = Figure(figsize=(_style.COLUMN_WIDTH_IN, 2.5))
+    fig.add_subplot().set_title("a title at the style's sizes")
+    figure = base64.b64encode(_style._svg_bytes(fig)).decode()
+    shutil.copy(ROOT / "_static" / "course.css", tmp_path / "course.css")
+    for name, style in (("bare", ""), ("styled", '<link rel="stylesheet" href="course.css">')):
+        (tmp_path / f"{name}.html").write_text(PHONE_PAGE.replace("{style}", style).replace("{figure}", figure))
+    found = {}
+    with BookServer(tmp_path) as server:
+        for name in ("bare", "styled"):
+            tab, _ = open_page(browser_context, server, name, width=PHONE_PX)
+            try:
+                found[name] = figure_text(tab)["problems"], sideways(tab)
+            finally:
+                tab.close()
+    (bare_text, bare_sideways), (styled_text, styled_sideways) = found["bare"], found["styled"]
+    assert len(bare_text) == 1 and bare_sideways["over"] > 20, found
+    assert any("PRESET_KERNELS" in e for e in bare_sideways["elements"]), bare_sideways
+    assert styled_text == [] and styled_sideways["over"] <= 1, found

@@ -110,6 +110,10 @@ def test_the_static_version_draws_every_combination_of_the_static_values():
     # a range slider over the three values, starting at the live value; the width is named as live-only
     assert 'type="range"' in page and 'max="2"' in page and 'value="1"' in page and 'data-values="2,4,6"' in page
     assert "<em>width</em>" in page
+    # shown at the figure's natural size, not its pixel count: a frame of w pixels at 50 dpi is
+    # w * 96 / 50 CSS px wide (the page may shrink it, never widen it)
+    first = Image.open(io.BytesIO(base64.b64decode(frames["4"])))
+    assert f'width="{round(first.width * 96 / 50)}"' in page
 
 
 def test_without_static_values_the_page_says_where_the_figure_is_live():

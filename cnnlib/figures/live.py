@@ -168,6 +168,17 @@ def _palette_png(png, dpi=None, colours=256):
     return out.getvalue()
 
 
+def _css_width(png):
+    """The width at which ``png`` shows its figure at natural size, in CSS px (96 per inch): its
+    pixels scaled by the dpi its pHYs chunk records (96 when absent). The page may show it
+    narrower (``max-width: 100%``), never wider."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    dpi = image.info.get("dpi", (96, 96))[0] or 96
+    return round(image.width * 96 / dpi)
+
+
 def _key(values):
     """The frame key of a combination of control values, as the page's script builds it."""
     return "|".join(str(v) for v in values)
@@ -225,8 +236,8 @@ def _frames_page(static, start, frames, live_only=(), labels=None):
                 parts.append(f'<label for="{cid}">{label}</label> <select id="{cid}" data-control>{options}</select>')
         parts.append("</div>")
         first = frames[_key(start[name] for name in static)]
-        parts.append(f'<img alt="the figure for the chosen values" src="data:image/png;base64,'
-                     f'{base64.b64encode(first).decode()}">')
+        parts.append(f'<img alt="the figure for the chosen values" width="{_css_width(first)}" '
+                     f'src="data:image/png;base64,{base64.b64encode(first).decode()}">')
         encoded = {key: base64.b64encode(png).decode() for key, png in frames.items()}
         parts.append(f'<script type="application/json">{json.dumps(encoded)}</script>')
         parts.append(f"<script>{_SCRIPT % {'id': json.dumps(uid)}}</script>")
