@@ -53,3 +53,60 @@ def test_plot_reach_draws_one_bar_per_unit_row_over_its_rows():
     widths = [line.get_linewidth() for line in bars]
     assert widths[0] < widths[1] and widths[-1] < widths[-2]     # rows off the canvas drawn thin
     plt.close("all")
+
+
+# a hand-made translation result: a 3×3 grid of positions, centre (1, 1), accuracy at (row, col)
+SHIFTS = {"kinds": ["convolutional", "fully connected"], "positions": [0, 1, 2], "center": 1,
+          "accuracy": {"convolutional": [[0.9, 0.8, 0.7], [0.6, 0.5, 0.4], [0.3, 0.2, 0.1]],
+                       "fully connected": [[0.1, 0.1, 0.1], [0.2, 1.0, 0.3], [0.1, 0.4, 0.1]]}}
+
+
+def _networks_legend_is_above_the_panels(fig):
+    assert len(fig.legends) == 1 and not [ax for ax in fig.axes if ax.get_legend()]
+    legend_bottom = fig.legends[0].get_window_extent(fig.canvas.get_renderer()).y0
+    assert all(ax.get_window_extent().y1 <= legend_bottom + 1 for ax in fig.axes)
+
+
+def test_the_efficiency_figure_stacks_test_training_and_gap_over_one_axis():
+    fig = plots.efficiency_figure(RESULT)
+    fig.canvas.draw()
+    test, train, gap = fig.axes
+    assert test.get_shared_x_axes().joined(test, gap)
+    # the gap panel: mean training minus mean test accuracy, in points, computed here by hand
+    drawn = {line.get_label(): list(np.round(line.get_ydata(), 6)) for line in gap.get_lines()}
+    assert drawn == {"convolutional": [35.0, 0.0], "fully connected": [80.0, 50.0]}
+    assert [ax.get_ylabel() for ax in (test, train)] == ["test accuracy", "training accuracy"]
+    _networks_legend_is_above_the_panels(fig)
+    plt.close(fig)
+
+
+def test_the_aligned_figure_sets_the_second_panels_range():
+    fig = plots.aligned_figure(RESULT, RESULT, aligned_ylim=(0.5, 1))
+    fig.canvas.draw()
+    assert fig.axes[0].get_ylim() == (0, 1) and fig.axes[1].get_ylim() == (0.5, 1)
+    _networks_legend_is_above_the_panels(fig)
+    plt.close(fig)
+
+
+def test_the_shift_curves_are_the_row_and_column_through_the_centre():
+    fig = plots.plot_shift_curves([SHIFTS], ["trained somewhere"])
+    fig.canvas.draw()
+    horizontal, vertical = fig.axes
+    lines = {(ax.get_title().split()[0], line.get_label()): list(line.get_ydata())
+             for ax in (horizontal, vertical) for line in ax.get_lines() if line.get_label() in SHIFTS["kinds"]}
+    assert lines[("horizontal", "fully connected")] == [0.2, 1.0, 0.3]      # row 1 of the grid
+    assert lines[("vertical", "convolutional")] == [0.8, 0.5, 0.2]           # column 1
+    assert "trained somewhere" in horizontal.get_ylabel()
+    _networks_legend_is_above_the_panels(fig)
+    plt.close(fig)
+
+
+def test_the_shift_maps_show_each_networks_grid_with_a_colour_bar_per_row():
+    fig = plots.plot_shift_maps([SHIFTS, SHIFTS], ["one", "two"])
+    images = [ax.get_images()[0] for ax in fig.axes if ax.get_images()]
+    assert len(images) == 4
+    for image, kind in zip(images, SHIFTS["kinds"] * 2):
+        assert np.array_equal(image.get_array(), np.asarray(SHIFTS["accuracy"][kind]))
+        assert image.get_clim() == (0, 1)
+    assert len([ax for ax in fig.axes if ax.get_label() == "<colorbar>"]) == 2
+    plt.close(fig)

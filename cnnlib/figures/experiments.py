@@ -3,20 +3,24 @@
 * :func:`plot_digits`: digits on their canvas;
 * :func:`plot_sample_efficiency`, :func:`plot_generalization_gap`: accuracy (test or
   training) against the size of the training set
-  (:func:`cnnlib.experiments.sample_efficiency`);
+  (:func:`cnnlib.experiments.sample_efficiency`), one panel each; the chapter's
+  figures :func:`efficiency_figure` and :func:`aligned_figure` stack them;
 * :func:`plot_reach`: which rows of the canvas the units of the last layer see;
 * :func:`plot_shift_curves`, :func:`plot_shift_maps`: accuracy against the
   position of the test digits (:func:`cnnlib.experiments.translation`).
 
 Every network has one colour, marker and line style (:data:`COLORS`, ...).
+The whole figures are drawn for the book's column (``_style.COLUMN_WIDTH_IN``)
+at its font sizes, with the networks' legend above the panels, never on the data.
 """
 
 import numpy as np
 
 from cnnlib.experiments import CHANCE, mean_and_spread, shift_curve
+from cnnlib.figures._style import COLUMN_WIDTH_IN
 
 __all__ = ["COLORS", "MARKERS", "LINESTYLES", "plot_digits", "plot_sample_efficiency", "plot_generalization_gap",
-           "plot_shift_curves", "plot_shift_maps", "plot_reach"]
+           "efficiency_figure", "aligned_figure", "plot_shift_curves", "plot_shift_maps", "plot_reach"]
 
 
 def plot_digits(images, labels, titles=None, n=10):
@@ -30,9 +34,9 @@ def plot_digits(images, labels, titles=None, n=10):
             ax.imshow(np.asarray(batch[k, 0]), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(str(int(labels[k])), fontsize=9)
+            ax.set_title(str(int(labels[k])))
         if titles is not None:
-            axes[row][0].set_ylabel(titles[row], fontsize=8)
+            axes[row][0].set_ylabel(titles[row])
     return fig
 
 COLORS = {"fully connected": "#440154", "locally connected": "#21918c", "convolutional": "#e6a800"}
@@ -61,7 +65,7 @@ def plot_sample_efficiency(result, ax=None, measure="accuracy", legend=True, yli
         ax.plot(np.repeat(sizes, acc.shape[1]), acc.ravel(), MARKERS[kind], color=COLORS[kind], alpha=0.3, ms=3)
     if ylim[0] < CHANCE < ylim[1]:
         ax.axhline(CHANCE, color="0.5", lw=0.8)
-        ax.text(sizes[0], CHANCE + 0.01, "chance", color="0.4", fontsize=8)
+        ax.text(sizes[-1], CHANCE + 0.01, "chance", color="0.4", ha="right", va="bottom")
     ax.set_xscale("log")
     ax.set_xticks(sizes)
     ax.set_xticklabels([str(n) for n in sizes])
@@ -70,12 +74,12 @@ def plot_sample_efficiency(result, ax=None, measure="accuracy", legend=True, yli
     ax.set_xlabel("training images (log scale)")
     ax.set_ylabel("test accuracy" if measure == "accuracy" else "training accuracy")
     if legend:
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
     return ax
 
 
-def plot_generalization_gap(result, ax=None):
+def plot_generalization_gap(result, ax=None, legend=True):
     """Training minus test accuracy (percentage points, mean over seeds) against training-set size, log axis."""
     import matplotlib.pyplot as plt
 
@@ -90,20 +94,61 @@ def plot_generalization_gap(result, ax=None):
     ax.set_xticklabels([str(n) for n in sizes])
     ax.minorticks_off()
     ax.set_xlabel("training images (log scale)")
-    ax.set_ylabel("training minus test accuracy (points)")
+    ax.set_ylabel("training − test (points)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if legend:
+        ax.legend()
     return ax
 
 
-def plot_shift_curves(results, titles, axes=None):
-    """Accuracy against horizontal and vertical shift, one row of two panels per result of :func:`translation`."""
+def _legend_above(fig, ax, ncol):
+    """The networks' legend (from ``ax``) above every panel of ``fig``, outside the data."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncol=ncol, frameon=False)
+
+
+def efficiency_figure(result):
+    """Test accuracy, training accuracy and their difference against training-set size: three
+    panels one above the other, one training-set axis, the legend (with parameter counts) above."""
     import matplotlib.pyplot as plt
 
-    if axes is None:
-        _, axes = plt.subplots(len(results), 2, figsize=(9, 3.2 * len(results)), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(3, 1, figsize=(COLUMN_WIDTH_IN, 7.6), sharex=True, layout="constrained")
+    plot_sample_efficiency(result, ax=axes[0], legend=False)
+    plot_sample_efficiency(result, ax=axes[1], measure="train_accuracy", legend=False)
+    plot_generalization_gap(result, ax=axes[2], legend=False)
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    _legend_above(fig, axes[0], ncol=1)
+    return fig
+
+
+def aligned_figure(result, aligned, titles=("digits at random positions", "digits at the centre (aligned)"),
+                   aligned_ylim=(0.75, 1)):
+    """Two panels side by side: test accuracy against training-set size for ``result`` and for
+    ``aligned`` (its vertical axis ``aligned_ylim``), the legend above."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH_IN, 3.9), layout="constrained")
+    plot_sample_efficiency(result, ax=axes[0], legend=False)
+    plot_sample_efficiency(aligned, ax=axes[1], legend=False, ylim=aligned_ylim)
+    for ax, title in zip(axes, titles):
+        ax.set_title(title)
+        ax.set_xlabel("training images (log)")
+    axes[1].set_ylabel("")
+    _legend_above(fig, axes[0], ncol=1)
+    return fig
+
+
+def plot_shift_curves(results, titles):
+    """Accuracy against horizontal and vertical shift: a row of two panels per result of
+    :func:`cnnlib.experiments.translation` (``titles`` name the rows), one shift axis per column,
+    one accuracy axis, the legend above. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(results), 2, figsize=(COLUMN_WIDTH_IN, 2.4 * len(results) + 0.9),
+                             sharex=True, sharey=True, squeeze=False, layout="constrained")
     for row, (result, title) in enumerate(zip(results, titles)):
-        for col, axis in enumerate(("horizontal", "vertical")):
+        for col, (axis, name) in enumerate((("horizontal", "t"), ("vertical", "s"))):
             ax = axes[row][col]
             for kind in result["kinds"]:
                 shifts, acc = shift_curve(result, kind, axis)
@@ -112,33 +157,39 @@ def plot_shift_curves(results, titles, axes=None):
             ax.axvline(0, color="0.7", lw=0.8)
             ax.set_xticks(shifts)
             ax.set_ylim(0, 1)
-            ax.set_xlabel(f"{axis} shift of the test digits (pixels)")
-            ax.set_title(f"{title}: {axis} shifts", fontsize=10)
             ax.grid(alpha=0.3)
-        axes[row][0].set_ylabel("test accuracy")
-    axes[0][0].legend(fontsize=8, loc="lower left")
-    return axes
+            if row == 0:
+                ax.set_title(f"{axis} shifts ({name})")
+            if row == len(results) - 1:
+                ax.set_xlabel(f"{name}: {'columns right' if name == 't' else 'rows down'} (pixels)")
+        axes[row][0].set_ylabel(f"{title}\ntest accuracy")
+    _legend_above(fig, axes[0][0], ncol=3)
+    return fig
 
 
 def plot_shift_maps(results, titles):
-    """Heat maps of accuracy at every shift ``(dy, dx)``, one row per result, one column per network."""
+    """Heat maps of accuracy at every shift ``(s, t)``: one row per result (titled by ``titles``), one
+    column per network, each row with its colour bar (the same scale, 0 to 1). Returns the figure."""
     import matplotlib.pyplot as plt
 
     kinds = results[0]["kinds"]
-    fig, axes = plt.subplots(len(results), len(kinds), figsize=(3.1 * len(kinds), 3.0 * len(results)), squeeze=False)
-    for row, (result, title) in enumerate(zip(results, titles)):
+    fig = plt.figure(figsize=(COLUMN_WIDTH_IN, 2.75 * len(results)), layout="constrained")
+    rows = fig.subfigures(len(results), 1, squeeze=False)[:, 0]
+    for row, (sub, result, title) in enumerate(zip(rows, results, titles)):
         shifts = np.asarray(result["positions"]) - result["center"]
         extent = (shifts[0] - 0.5, shifts[-1] + 0.5, shifts[-1] + 0.5, shifts[0] - 0.5)
-        for col, kind in enumerate(kinds):
-            ax = axes[row][col]
+        axes = sub.subplots(1, len(kinds), sharex=True, sharey=True)
+        for col, (ax, kind) in enumerate(zip(axes, kinds)):
             image = ax.imshow(np.asarray(result["accuracy"][kind]), vmin=0, vmax=1, cmap="viridis", extent=extent)
             ax.set_xticks(shifts[::2])
             ax.set_yticks(shifts[::2])
-            ax.set_title(f"{kind}\n{title}", fontsize=9)
-            ax.set_xlabel("t: columns (pixels)")
+            ax.set_title(kind)
+            if row == len(results) - 1:
+                ax.set_xlabel("t (columns)")
             if col == 0:
-                ax.set_ylabel("s: rows (pixels)")
-    fig.colorbar(image, ax=axes, shrink=0.8, label="test accuracy")
+                ax.set_ylabel("s (rows)")
+        sub.suptitle(title, fontsize=11)
+        sub.colorbar(image, ax=axes, label="test accuracy", shrink=0.9)
     return fig
 
 
@@ -154,21 +205,21 @@ def plot_reach(reach, canvas_size, digit_rows, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.4))
+        _, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 4.6), layout="constrained")
     for i, (first, last) in reach.items():
         real = first >= 0 and last <= canvas_size - 1
         ax.plot([first - 0.45, last + 0.45], [i, i], lw=7 if real else 1.5, solid_capstyle="butt",
                 color=COLORS["convolutional"] if real else "0.45", linestyle="-" if real else (0, (3, 2)))
     low = min(reach)
     for k, (label, top) in enumerate(digit_rows.items()):
-        y = low - 1.2 - 0.8 * k
-        ax.barh(y, 8, left=top - 0.5, height=0.55, color="#3b528b")
-        ax.text(top + 3.5, y, label, ha="center", va="center", fontsize=8, color="white")
+        y = low - 1.4 - 1.0 * k
+        ax.barh(y, 8, left=top - 0.5, height=0.75, color="#3b528b")
+        ax.text(top + 3.5, y, label, ha="center", va="center", color="white")
     ax.axvspan(-0.5, canvas_size - 0.5, color="0.92", zorder=-1)
     firsts = [f for f, _ in reach.values()]
     lasts = [l for _, l in reach.values()]
     ax.set_xlim(min(firsts + [0]) - 1, max(lasts + [canvas_size - 1]) + 1)
-    ax.set_ylim(low - 1.2 - 0.8 * len(digit_rows), max(reach) + 0.7)
+    ax.set_ylim(low - 1.4 - 1.0 * len(digit_rows) + 0.3, max(reach) + 0.7)
     ax.invert_yaxis()
     ax.set_yticks(sorted(reach))
     ax.set_xticks(range(0, canvas_size, 2))

@@ -48,17 +48,20 @@ def receptive_field_figure(depths=(1, 2, 3), kernel_size=3, input_side=9):
         ax.imshow(np.ma.masked_equal(grad, 0), cmap=cmap, vmin=0, vmax=peak)
         for (r, c), value in np.ndenumerate(grad):
             if value:
-                ax.text(c, r, f"{value:g}", ha="center", va="center", fontsize=7,
+                ax.text(c, r, f"{value:g}", ha="center", va="center", fontsize=10,
                         color="black" if value > 0.6 * peak else "white")
         (top, bottom), (left, right) = receptive_field_span(centre, kernels)
         ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
                                edgecolor="black", linewidth=2))
+        ax.set_xticks(range(0, input_side, 2))          # pixel indices: whole numbers
+        ax.set_yticks(range(0, input_side, 2))
         ax.set_xticks(np.arange(-0.5, input_side, 1), minor=True)
         ax.set_yticks(np.arange(-0.5, input_side, 1), minor=True)
         ax.grid(which="minor", color="0.85", linewidth=0.5)
         ax.tick_params(which="minor", length=0)
         ax.set_xlabel("input column")
-        ax.set_ylabel("input row")
+        if ax is axes[1]:
+            ax.set_ylabel("input row")
         ax.set_title(f"{depth} layer{'s' if depth > 1 else ''}: {right - left}×{bottom - top}", fontsize=10)
     return fig, gradients
 
