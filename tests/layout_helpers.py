@@ -108,6 +108,62 @@ async ([minPt, floorPx, scriptRatio]) => {
 }
 """
 
+# Text drawn over other text in an SVG figure (a title over an axis label, tick labels run
+# together, a colour bar's offset over a title): each figure is drawn, hidden, in the page, and the
+# boxes of its <text> elements compared as the quadrilaterals they are on screen (rotated labels
+# too), each less 15 % of its height at the top and bottom (the font's ascent and descent, so that
+# lines set close do not count). Two boxes overlap when no axis separates them by less than 1 px.
+TEXT_OVERLAP_JS = r"""
+async () => {
+  const article = document.querySelector('article.bd-article') || document.body;
+  const host = document.createElement('div');
+  host.style.cssText = 'position: absolute; left: -20000px; top: 0; visibility: hidden';
+  document.body.appendChild(host);
+  const quad = (t) => {
+    const b = t.getBBox(), m = t.getScreenCTM(), trim = 0.15 * b.height;
+    return [[b.x, b.y + trim], [b.x + b.width, b.y + trim], [b.x + b.width, b.y + b.height - trim],
+            [b.x, b.y + b.height - trim]].map(([x, y]) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f]);
+  };
+  const depth = (p, q) => {      // the smallest overlap of the projections over the edge normals
+    let least = Infinity;
+    for (const poly of [p, q]) {
+      for (let k = 0; k < 4; k++) {
+        const [x1, y1] = poly[k], [x2, y2] = poly[(k + 1) % 4];
+        const len = Math.hypot(x2 - x1, y2 - y1) || 1, nx = (y1 - y2) / len, ny = (x2 - x1) / len;
+        const pp = p.map(([x, y]) => x * nx + y * ny), qq = q.map(([x, y]) => x * nx + y * ny);
+        least = Math.min(least, Math.min(Math.max(...pp), Math.max(...qq)) - Math.max(Math.min(...pp), Math.min(...qq)));
+      }
+    }
+    return least;
+  };
+  const problems = [];
+  for (const img of article.querySelectorAll('.cell_output img, figure img')) {
+    const src = img.currentSrc || img.src;
+    if (!(/\.svg(\?|$)/i.test(src) || src.startsWith('data:image/svg+xml'))) continue;
+    const label = (img.getAttribute('alt') || src).slice(0, 50);
+    const text = src.startsWith('data:image/svg+xml;base64,') ? atob(src.split(',')[1])
+               : src.startsWith('data:') ? decodeURIComponent(src.split(',')[1]) : await (await fetch(src)).text();
+    host.innerHTML = text.replace(/^[\s\S]*?(?=<svg)/, '');
+    const boxes = [...host.querySelectorAll('svg text')].filter(t => t.textContent.trim())
+      .map(t => ({name: [...t.querySelectorAll('tspan')].map(x => x.textContent).join('') || t.textContent.trim(),
+                  q: quad(t)}));
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++)
+        if (depth(boxes[i].q, boxes[j].q) > 1)
+          problems.push(`${label}: '${boxes[i].name.slice(0, 30)}' over '${boxes[j].name.slice(0, 30)}'`);
+    host.innerHTML = '';
+  }
+  host.remove();
+  return problems;
+}
+"""
+
+
+def text_overlaps(page):
+    """Pairs of text drawn over each other in the page's SVG figures, as ``'figure: 'a' over 'b''``."""
+    return page.evaluate(TEXT_OVERLAP_JS)
+
+
 # Display formulas wider than the box they sit in (MathJax CHTML): the formula's own width
 # against its container's parent, with the TeX of each.
 MATH_OVERFLOW_JS = r"""
@@ -312,7 +368,7 @@ def dead_controls(page):
 
 
 __all__ = ["BENIGN_CONSOLE_ERRORS", "FLOOR_PX", "SCRIPT_RATIO", "open_page", "figure_text", "math_overflows", "covered",
-           "dead_controls", "sideways"]
+           "dead_controls", "sideways", "text_overlaps"]
 
 
 CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei"]

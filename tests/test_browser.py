@@ -363,7 +363,7 @@ def test_the_browser_checks_can_fail(browser_context, tmp_path):
 
 from browser_helpers import SCREENSHOTS  # noqa: E402
 from layout_helpers import (FLOOR_PX, SCRIPT_RATIO, cjk_without_font, covered, dead_controls, figure_text,  # noqa: E402
-                            math_overflows, open_page, sideways)
+                            math_overflows, open_page, sideways, text_overlaps)
 
 THEMES = ["light", "dark"]
 
@@ -382,7 +382,8 @@ def layout(browser_context, server):
         if (page, theme) not in seen:
             tab, external = open_page(browser_context, server, page, theme)
             try:
-                facts = {"text": figure_text(tab), "math": math_overflows(tab), "covered": covered(tab)}
+                facts = {"text": figure_text(tab), "math": math_overflows(tab), "covered": covered(tab),
+                         "overlaps": text_overlaps(tab)}
                 facts["controls"], facts["dead"] = dead_controls(tab)
                 facts["external"] = list(external)
                 if page in ("chapters/03_equivariance", "chapters/04_edge_detection"):
@@ -407,6 +408,15 @@ def _pages_with_known(known, reason):
 def test_figure_text_is_not_smaller_than_the_floor(layout, page, theme):
     problems = layout(page, theme)["text"]["problems"]
     assert not problems, f"{page} ({theme}): figure text under {FLOOR_PX} px:" + _listing(problems)
+
+
+@browser
+@pytest.mark.parametrize("page", PAGES)
+def test_no_figure_text_is_drawn_over_other_text(layout, page):
+    """Titles over axis labels, labels over a colour bar's ticks, numbers over numbers: what a
+    figure shrunk to the column, its fonts then raised to the floor, tends to do."""
+    problems = layout(page, "light")["overlaps"]
+    assert not problems, f"{page}: text drawn over text:" + _listing(problems)
 
 
 @browser
@@ -445,6 +455,7 @@ BAD_LAYOUT_PAGE = """<!doctype html><html><head><style>
   <div class="cell_output"><img alt="a transparent figure" src="data:image/svg+xml;base64,{transparent}"></div>
   <div class="cell_output"><img alt="a log axis with mathtext exponents" src="data:image/svg+xml;base64,{mathtext}"></div>
   <div class="cell_output"><img alt="a log axis in the book's style" src="data:image/svg+xml;base64,{styledlog}"></div>
+  <div class="cell_output"><img alt="a figure with a title over a label" src="data:image/svg+xml;base64,{crowded}"></div>
   <p><mjx-container display="true"><mjx-math></mjx-math></mjx-container></p>
   <table class="wide"><tr><td>a table under the sidebar</td></tr></table>
   <div class="cell_output"><input type="range" min="0" max="3" value="0"><img alt="a dead control's figure"
@@ -456,7 +467,7 @@ BAD_LAYOUT_PAGE = """<!doctype html><html><head><style>
 </article></body></html>"""
 
 
-def _svg_figure(fontsize, transparent=False, log=False, styled=True):
+def _svg_figure(fontsize, transparent=False, log=False, styled=True, crowded=False):
     import base64
 
     from matplotlib.figure import Figure
@@ -471,6 +482,8 @@ def _svg_figure(fontsize, transparent=False, log=False, styled=True):
         ax.set_yscale("log")
         ax.set_ylim(1, 1e8)
         ax.set_xticks([])
+    if crowded:  # a second line of title pushed down onto the axes' top tick label
+        ax.text(0.0, 1.0, "a long label set over the tick", transform=ax.transAxes, fontsize=fontsize, va="center")
     if transparent:
         fig.patch.set_alpha(0)
     data = _style._svg_bytes(fig) if styled and fontsize >= _style.MIN_FONT_PT else _svg_unfitted(fig)
@@ -489,25 +502,29 @@ def _svg_unfitted(fig):
 @pytest.mark.parametrize("theme", THEMES)
 def test_the_layout_checks_can_fail(browser_context, tmp_path, theme):
     """A page with a 5-pt figure, a figure on a transparent background, a log axis with 7-pt
-    mathtext labels (and one in the book's style that passes), a formula 1500 px wide, a
+    mathtext labels (and one in the book's style that passes), text over text, a formula 1500 px wide, a
     table under a fixed sidebar and a slider that changes nothing: each check reports it, and only it."""
     (tmp_path / "bad.html").write_text(BAD_LAYOUT_PAGE.replace("{tiny}", _svg_figure(5)).replace(
         "{readable}", _svg_figure(12)).replace("{transparent}", _svg_figure(12, transparent=True)).replace(
-        "{mathtext}", _svg_figure(7, log=True, styled=False)).replace("{styledlog}", _svg_figure(12, log=True)))
+        "{mathtext}", _svg_figure(7, log=True, styled=False)).replace("{styledlog}", _svg_figure(12, log=True)).replace(
+        "{crowded}", _svg_figure(12, crowded=True)))
     with BookServer(tmp_path) as server:
         tab, external = open_page(browser_context, server, "bad", theme)
         try:
             text = figure_text(tab)
             math, hidden = math_overflows(tab), covered(tab)
             names, dead = dead_controls(tab)
+            overlaps = text_overlaps(tab)
         finally:
             tab.close()
+    assert [p.split(":")[0] for p in overlaps] == ["a figure with a title over a label"], overlaps
+    assert "a long label set over the tick" in overlaps[0]
     assert [p.split(":")[0] for p in text["problems"]] == [
         "a tiny-font figure", "a transparent figure", "a log axis with mathtext exponents"], text
     assert "transparent background" in text["problems"][1]
     assert "'10" in text["problems"][2]            # a decade's label, drawn in <tspan>s
     sizes = dict(text["measured"])
-    assert len(sizes) == 7 and all(sizes[f"a {name} figure"] >= FLOOR_PX for name in ("readable", "transparent"))
+    assert len(sizes) == 8 and all(sizes[f"a {name} figure"] >= FLOOR_PX for name in ("readable", "transparent"))
     # the book's style: 10-pt tick labels, their exponents at 7 pt, judged as scripts
     assert SCRIPT_RATIO * FLOOR_PX <= sizes["a log axis in the book's style"] < FLOOR_PX
     assert len(math) == 1 and math[0]["over"] > 700, math

@@ -24,7 +24,7 @@ RESULT = {  # a hand-made sample_efficiency result: two sizes, two seeds, two ne
 ])
 def test_the_curves_are_the_means_of_the_measure_asked_for(measure, means):
     fig, ax = plt.subplots()
-    plots.plot_sample_efficiency(RESULT, ax=ax, measure=measure)
+    plots._plot_sample_efficiency(RESULT, ax=ax, measure=measure)
     lines = [line for line in ax.get_lines() if line.get_linestyle() != "None" and len(line.get_xdata()) == 2
              and list(line.get_xdata()) == [10, 40]]
     drawn = sorted(tuple(np.round(line.get_ydata(), 6)) for line in lines)
@@ -35,9 +35,9 @@ def test_the_curves_are_the_means_of_the_measure_asked_for(measure, means):
 
 def test_a_bad_measure_is_refused_and_the_chance_line_only_inside_the_range():
     with pytest.raises(ValueError, match="measure"):
-        plots.plot_sample_efficiency(RESULT, measure="loss")
+        plots._plot_sample_efficiency(RESULT, measure="loss")
     fig, ax = plt.subplots()
-    plots.plot_sample_efficiency(RESULT, ax=ax, ylim=(0.5, 1))
+    plots._plot_sample_efficiency(RESULT, ax=ax, ylim=(0.5, 1))
     assert ax.get_ylim() == (0.5, 1) and not [t for t in ax.texts if t.get_text() == "chance"]
     plt.close(fig)
 

@@ -34,7 +34,7 @@ def _show(ax, image, title, colorbar=True, axis_labels=True):
         vmin, vmax = np.percentile(image, [0.5, 99.5])
         vmin, vmax = float(vmin), float(max(vmax, vmin + 1e-12))
     im = ax.imshow(image, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
     if axis_labels:
         ax.set_xlabel("column (pixel)")
         ax.set_ylabel("row (pixel)")
@@ -70,12 +70,12 @@ def _draw_images(fig, images, ncols=None, colorbar=True, axis_labels=True):
     n = len(images)
     ncols = n if ncols is None else ncols
     nrows = -(-n // ncols)
+    fig.set_layout_engine("constrained")     # colour bars and labels laid out without overlapping
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, (title, image) in zip(axes.flat, images.items()):
         _show(ax, as_image(title, image), title, colorbar, axis_labels)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
-    fig.tight_layout()
 
 
 def plot_matrix_pattern(matrix, image_shape):

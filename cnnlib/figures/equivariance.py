@@ -16,9 +16,11 @@ cyclic shift, zero padding with the zero-filled shift (:func:`cnnlib.shift`).
 
 import numpy as np
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 
 from cnnlib.conv import conv2d
 from cnnlib.equivariance import border_band
+from cnnlib.figures._style import COLUMN_WIDTH_IN
 from cnnlib.shift import shift as _shift
 
 __all__ = ["shift_figure", "shift_widget", 
@@ -82,7 +84,7 @@ def _draw_shift(axes, image, kernel, shift, padding_mode="zeros"):
     vmin = min(p["f_of_shifted"].min(), p["shifted_f"].min())
     vmax = max(p["f_of_shifted"].max(), p["shifted_f"].max())
     shift_name = "cyclic" if padding_mode == "circular" else "zero-filled"
-    titles = [f"input, {shift_name} shift {shift}", "f(shifted input)", "shifted f(input)", "|difference|"]
+    titles = [f"input, {shift_name}\nshift t = {shift}", "f(shifted\ninput)", "shifted\nf(input)", "|difference|"]
     keys = ["shifted", "f_of_shifted", "shifted_f", "error"]
     err_max = max(p["error"].max(), 1e-12)
     h, w = p["shifted"].shape
@@ -98,8 +100,11 @@ def _draw_shift(axes, image, kernel, shift, padding_mode="zeros"):
         ax.set_xticks([0, w - 1])
         ax.set_yticks([0, h - 1])
         ax.set_xlabel("column", labelpad=-8)
-        ax.set_ylabel("row", labelpad=-12)
-    axes[-1].figure.colorbar(im, ax=axes[-1], fraction=0.046, pad=0.04)
+    axes[0].set_ylabel("row", labelpad=-12)
+    bar = axes[-1].figure.colorbar(im, ax=axes[-1], fraction=0.046, pad=0.04)
+    # each tick its own power of ten (a shared "1e−12" above the bar runs into the panel's title)
+    bar.formatter = FuncFormatter(lambda v, _: f"{v:.0e}".replace("e-", "e−").replace("e+00", "") if v and err_max < 1e-3 else f"{v:g}")
+    bar.update_ticks()
     return p
 
 
@@ -107,12 +112,11 @@ def shift_figure(image, kernel, shift, modes=("circular", "zeros")):
     """One row of :func:`_draw_shift` per padding mode; returns the figure."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(modes), 4, figsize=(11, 3.0 * len(modes)), squeeze=False)
+    fig, axes = plt.subplots(len(modes), 4, figsize=(COLUMN_WIDTH_IN, 2.05 * len(modes)), squeeze=False,
+                             layout="constrained")
     for row, mode in zip(axes, modes):
         _draw_shift(row, image, kernel, shift, mode)
-        row[0].annotate(f"{mode} padding", xy=(-0.32, 0.5), xycoords="axes fraction", rotation=90,
-                        va="center", ha="center", fontsize=12)
-    fig.tight_layout()
+        row[0].set_ylabel(f"{mode} padding\nrow", labelpad=-12)
     return fig
 
 
@@ -158,13 +162,13 @@ def _error_curves(ax, shifts, curves, ylabel="relative error", title=None):
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.85, max(len(curves), 1)))
     for (label, values), colour, marker in zip(curves.items(), colours, MARKERS):
         ax.plot(list(shifts), values, marker=marker, color=colour, label=label)
-    ax.set_xlabel("shift l (pixels)")
+    ax.set_xlabel("shift t (pixels)")
     ax.set_ylabel(ylabel)
     if title:
-        ax.set_title(title, fontsize=11)
+        ax.set_title(title)
     ax.set_xticks(list(shifts))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     return ax
 
 
@@ -176,10 +180,12 @@ def errors_figure(shifts, panels):
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.7 * len(panels)), squeeze=False)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(COLUMN_WIDTH_IN, 2.4 * len(panels)), squeeze=False,
+                             sharex=True, layout="constrained")
     for ax, (title, ylabel, curves) in zip(axes[:, 0], panels):
         _error_curves(ax, shifts, curves, ylabel, title)
-    fig.tight_layout()
+    for ax in axes[:-1, 0]:              # one shift axis, labelled under the last panel
+        ax.set_xlabel("")
     return fig
 
 
@@ -190,7 +196,7 @@ def shift_report_figure(shifts, reports):
     """
     import matplotlib.pyplot as plt
 
-    fig, (ax_acc, ax_chg) = plt.subplots(2, 1, figsize=(8, 6.4), sharex=True)
+    fig, (ax_acc, ax_chg) = plt.subplots(2, 1, figsize=(COLUMN_WIDTH_IN, 5.6), sharex=True, layout="constrained")
     _error_curves(ax_acc, shifts, {k: r["accuracy"] for k, r in reports.items()}, "test accuracy",
                  "accuracy on shifted test digits")
     _error_curves(ax_chg, shifts, {k: r["changed"] for k, r in reports.items()}, "fraction changed",
@@ -198,5 +204,4 @@ def shift_report_figure(shifts, reports):
     ax_acc.set_xlabel("")  # the shared axis is labelled below
     ax_acc.set_ylim(0, 1.02)
     ax_chg.set_ylim(-0.02, max(0.1, max(float(np.max(r["changed"])) for r in reports.values()) * 1.15))
-    fig.tight_layout()
     return fig

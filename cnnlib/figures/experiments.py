@@ -1,10 +1,9 @@
 """Figures of chapters 3 and 6 (the experiments on digits), on the results of :mod:`cnnlib.experiments`.
 
 * :func:`plot_digits`: digits on their canvas;
-* :func:`plot_sample_efficiency`, :func:`plot_generalization_gap`: accuracy (test or
-  training) against the size of the training set
-  (:func:`cnnlib.experiments.sample_efficiency`), one panel each; the chapter's
-  figures :func:`efficiency_figure` and :func:`aligned_figure` stack them;
+* :func:`efficiency_figure`, :func:`aligned_figure`: accuracy (test or training)
+  against the size of the training set (:func:`cnnlib.experiments.sample_efficiency`),
+  panels drawn by the private ``_plot_sample_efficiency`` and ``_plot_generalization_gap``;
 * :func:`plot_reach`: which rows of the canvas the units of the last layer see;
 * :func:`plot_shift_curves`, :func:`plot_shift_maps`: accuracy against the
   position of the test digits (:func:`cnnlib.experiments.translation`).
@@ -19,7 +18,7 @@ import numpy as np
 from cnnlib.experiments import CHANCE, mean_and_spread, shift_curve
 from cnnlib.figures._style import COLUMN_WIDTH_IN
 
-__all__ = ["COLORS", "MARKERS", "LINESTYLES", "plot_digits", "plot_sample_efficiency", "plot_generalization_gap",
+__all__ = ["COLORS", "MARKERS", "LINESTYLES", "plot_digits",
            "efficiency_figure", "aligned_figure", "plot_shift_curves", "plot_shift_maps", "plot_reach"]
 
 
@@ -44,7 +43,7 @@ MARKERS = {"fully connected": "s", "locally connected": "^", "convolutional": "o
 LINESTYLES = {"fully connected": ":", "locally connected": "--", "convolutional": "-"}
 
 
-def plot_sample_efficiency(result, ax=None, measure="accuracy", legend=True, ylim=(0, 1)):
+def _plot_sample_efficiency(result, ax=None, measure="accuracy", legend=True, ylim=(0, 1)):
     """Mean accuracy (± one standard deviation, single seeds as dots) against training-set size, log axis.
 
     ``measure``: ``"accuracy"`` (on the test split) or ``"train_accuracy"`` (on each run's own training set);
@@ -79,7 +78,7 @@ def plot_sample_efficiency(result, ax=None, measure="accuracy", legend=True, yli
     return ax
 
 
-def plot_generalization_gap(result, ax=None, legend=True):
+def _plot_generalization_gap(result, ax=None, legend=True):
     """Training minus test accuracy (percentage points, mean over seeds) against training-set size, log axis."""
     import matplotlib.pyplot as plt
 
@@ -113,9 +112,9 @@ def efficiency_figure(result):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(3, 1, figsize=(COLUMN_WIDTH_IN, 7.6), sharex=True, layout="constrained")
-    plot_sample_efficiency(result, ax=axes[0], legend=False)
-    plot_sample_efficiency(result, ax=axes[1], measure="train_accuracy", legend=False)
-    plot_generalization_gap(result, ax=axes[2], legend=False)
+    _plot_sample_efficiency(result, ax=axes[0], legend=False)
+    _plot_sample_efficiency(result, ax=axes[1], measure="train_accuracy", legend=False)
+    _plot_generalization_gap(result, ax=axes[2], legend=False)
     for ax in axes[:-1]:
         ax.set_xlabel("")
     _legend_above(fig, axes[0], ncol=1)
@@ -129,8 +128,8 @@ def aligned_figure(result, aligned, titles=("digits at random positions", "digit
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH_IN, 3.9), layout="constrained")
-    plot_sample_efficiency(result, ax=axes[0], legend=False)
-    plot_sample_efficiency(aligned, ax=axes[1], legend=False, ylim=aligned_ylim)
+    _plot_sample_efficiency(result, ax=axes[0], legend=False)
+    _plot_sample_efficiency(aligned, ax=axes[1], legend=False, ylim=aligned_ylim)
     for ax, title in zip(axes, titles):
         ax.set_title(title)
         ax.set_xlabel("training images (log)")

@@ -15,6 +15,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from cnnlib.inception import (inception_branch_costs, inception_params, inception_macs,
                               inception_out_channels, reduced_conv_params, reduction_break_even)
+from cnnlib.figures._style import COLUMN_WIDTH_IN
 from cnnlib.shapes import pair
 
 __all__ = ["inception_figure", "plot_reduction_costs", "plot_params_vs_activations", "plot_one_by_one_as_matrix"]
@@ -202,23 +203,22 @@ def plot_one_by_one_as_matrix(weight, x, cmap="RdBu_r"):
     c_in, height, width = x.shape
     pixels = x.reshape(c_in, height * width)
     out = weight @ pixels
-    panels = [(weight, f"kernel as a matrix\n$C_{{out}} \\times C_{{in}}$ = {weight.shape[0]}×{c_in}"),
-              (pixels, f"pixels as columns\n$C_{{in}} \\times HW$ = {c_in}×{height * width}"),
-              (out, f"output, one column per pixel\n$C_{{out}} \\times HW$ = {out.shape[0]}×{height * width}")]
+    panels = [(weight, f"kernel, {weight.shape[0]}×{c_in}", "c", "d"),
+              (pixels, f"pixels as columns, {c_in}×{height * width}", "pixel (i, j), row by row", "c"),
+              (out, f"output, {out.shape[0]}×{height * width}", "pixel (i, j), row by row", "d")]
     ratios = [weight.shape[1], pixels.shape[1], out.shape[1]]
-    fig, axes = plt.subplots(1, 3, figsize=(9, 2.8), layout="constrained",
+    # the product as it is written, kernel times pixels equals output, at one cell size
+    fig, axes = plt.subplots(1, 3, figsize=(COLUMN_WIDTH_IN, 2.3), layout="constrained",
                              gridspec_kw=dict(width_ratios=ratios))
-    for ax, (matrix, title) in zip(axes, panels):
+    for ax, (matrix, title, xlabel, ylabel) in zip(axes, panels):
         bound = np.abs(matrix).max() or 1.0
         ax.imshow(matrix, cmap=cmap, vmin=-bound, vmax=bound)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
     for ax in axes[1:]:
         rows = ax.get_images()[0].get_array().shape[0]
         ax.add_patch(Rectangle((-0.5, -0.5), 1, rows, fill=False, edgecolor="black", linewidth=2))
-    axes[0].set_xlabel("input channel $c$")
-    axes[0].set_ylabel("output channel $d$")
-    axes[1].set_xlabel("pixel $(i, j)$, row by row")
-    axes[2].set_xlabel("pixel $(i, j)$, row by row")
     return fig

@@ -56,14 +56,17 @@ def _correlate(image, kernel, stride=1, padding=0):
     return conv2d(image[None, None], kernel[None, None], stride=stride, padding=padding)[0, 0]
 
 
-def _grid(ax, values, shown, fill):
-    """Cells with their values written in; ``shown`` masks which values to write."""
+def _grid(ax, values, shown, fill, corner=None):
+    """Cells with their values written in; ``shown`` masks which values to write, ``corner`` which
+    go to the cell's top left (to leave room for a weight at its bottom right)."""
     h, w = values.shape
     ax.imshow(fill, cmap="gray", vmin=0, vmax=1, extent=(-0.5, w - 0.5, h - 0.5, -0.5))
     for i in range(h):
         for j in range(w):
             if shown[i, j]:
-                ax.text(j, i, f"{values[i, j]:g}", ha="center", va="center", fontsize=10)
+                moved = corner is not None and corner[i, j]
+                ax.text(j - 0.36 * moved, i - 0.36 * moved, f"{values[i, j]:g}", ha="left" if moved else "center",
+                        va="top" if moved else "center", fontsize=10)
     ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
     ax.grid(which="minor", color="0.55", linewidth=0.8)
@@ -102,14 +105,16 @@ def _draw_frame(ax_in, ax_out, image=None, kernel=None, position=0, stride=1, pa
     fill = np.ones_like(xp)
     fill[:ph, :] = fill[xp.shape[0] - ph :, :] = 0.82
     fill[:, :pw] = fill[:, xp.shape[1] - pw :] = 0.82
-    _grid(ax_in, xp, np.ones_like(xp, dtype=bool), fill)
     r0, c0 = i * sh, j * sw
+    window = np.zeros_like(xp, dtype=bool)
+    window[r0:r0 + kh, c0:c0 + kw] = True
+    _grid(ax_in, xp, np.ones_like(xp, dtype=bool), fill, corner=window)
     ax_in.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), kw, kh, facecolor=WINDOW_COLOUR, alpha=0.55, zorder=2))
     ax_in.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), kw, kh, fill=False, edgecolor=OUTLINE_COLOUR, linewidth=2.5,
                               zorder=3))
     for u in range(kh):
         for v in range(kw):
-            ax_in.text(c0 + v + 0.42, r0 + u + 0.42, f"×{kernel[u, v]:g}", ha="right", va="bottom", fontsize=7,
+            ax_in.text(c0 + v + 0.4, r0 + u + 0.4, f"×{kernel[u, v]:g}", ha="right", va="bottom", fontsize=10,
                        color=OUTLINE_COLOUR, zorder=4)
     ax_in.set_title(f"input {image.shape[0]}×{image.shape[1]}, padding {ph}, stride {sh}", fontsize=10)
 
