@@ -11,11 +11,13 @@
 Images are 2-D arrays ``(H, W)``; kernels ``(kh, kw)``.
 """
 
+import textwrap
 from fractions import Fraction
 
 import numpy as np
 
 from cnnlib.edges import HORIZONTAL_EDGE, METHODS, VERTICAL_EDGE, counted_time_ratio, dense_matrix_entries, filter2d
+from cnnlib.figures._style import COLUMN_WIDTH_IN
 from cnnlib.shapes import pair
 from cnnlib.validate import as_image
 
@@ -265,19 +267,26 @@ def _parse_kernel(text):
     return np.array(values)
 
 
-def plot_filter_grid(image, kernels=None, region=None, ncols=2, panel_size=2.6):
+def plot_filter_grid(image, kernels=None, region=None, ncols=4, panel_size=2.0):
     """The image filtered by each kernel of ``kernels`` (a dict name -> 2-D kernel; default the presets).
 
     Filtering keeps the size (``padding="same"``, mirrored borders). With
     ``region = (rows, cols)`` (two slices) only that part of each filtered
-    image is shown, so that the detail is visible. Two panels a row by default:
-    at the column's width, four a row left the labels overlapping.
+    image is shown, so that the detail is visible. Four panels a row, with no
+    pixel axes (the same region in each; with axes, four a row run the labels
+    together at the column's width, and two a row make the grid a page tall).
     """
     kernels = PRESET_KERNELS if kernels is None else kernels
     region = (slice(None), slice(None)) if region is None else region
-    filtered = {name: filter2d(image, k, padding="same", padding_mode="reflect")[region]
+    # names on two lines at most ("vertical edge / [-1, 1]"): a panel is about 1.6 in wide
+    filtered = {textwrap.fill(name, 15): filter2d(image, k, padding="same", padding_mode="reflect")[region]
                 for name, k in kernels.items()}
-    return plot_images(filtered, ncols=ncols, panel_size=panel_size, colorbar=False)
+    import matplotlib.pyplot as plt
+
+    nrows = -(-len(filtered) // ncols)
+    fig = plt.figure(figsize=(COLUMN_WIDTH_IN, nrows * panel_size))
+    _draw_images(fig, filtered, ncols, colorbar=False, axis_labels=False)
+    return fig
 
 
 def _kernel_text(kernel):
