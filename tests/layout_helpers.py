@@ -333,6 +333,37 @@ SIDEWAYS_JS = r"""
 """
 
 
+# Text under ``selector`` whose contrast with the ground it is drawn on (the first ancestor with an
+# opaque background) is under WCAG's 4.5:1 for body text.
+CONTRAST_JS = r"""
+(selector) => {
+  const rgb = (c) => (c.match(/[0-9.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const ground = (e) => {
+    for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0.5) return c; }
+    return [255, 255, 255];
+  };
+  const problems = [];
+  for (const e of document.querySelectorAll(selector)) {
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !(e.getBoundingClientRect().width > 0)) continue;
+    const a = lum(rgb(getComputedStyle(e).color)), b = lum(ground(e));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) problems.push(`<${e.tagName.toLowerCase()}> '${e.textContent.trim().slice(0, 40)}': contrast ${ratio.toFixed(1)}:1`);
+  }
+  return problems;
+}
+"""
+
+
+def low_contrast(page, selector):
+    """Text under ``selector`` drawn with less than 4.5:1 contrast against its ground."""
+    return page.evaluate(CONTRAST_JS, selector)
+
+
 def sideways(page):
     """``{"over": px, "elements": [...]}``: how far the page scrolls sideways, and why."""
     return page.evaluate(SIDEWAYS_JS)
@@ -368,7 +399,7 @@ def dead_controls(page):
 
 
 __all__ = ["BENIGN_CONSOLE_ERRORS", "FLOOR_PX", "SCRIPT_RATIO", "open_page", "figure_text", "math_overflows", "covered",
-           "dead_controls", "sideways", "text_overlaps"]
+           "dead_controls", "sideways", "text_overlaps", "low_contrast"]
 
 
 CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei"]

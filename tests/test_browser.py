@@ -363,7 +363,7 @@ def test_the_browser_checks_can_fail(browser_context, tmp_path):
 
 from browser_helpers import SCREENSHOTS  # noqa: E402
 from layout_helpers import (FLOOR_PX, SCRIPT_RATIO, cjk_without_font, covered, dead_controls, figure_text,  # noqa: E402
-                            math_overflows, open_page, sideways, text_overlaps)
+                            low_contrast, math_overflows, open_page, sideways, text_overlaps)
 
 THEMES = ["light", "dark"]
 
@@ -384,6 +384,7 @@ def layout(browser_context, server):
             try:
                 facts = {"text": figure_text(tab), "math": math_overflows(tab), "covered": covered(tab),
                          "overlaps": text_overlaps(tab)}
+                facts["contrast"] = low_contrast(tab, ".static-controls, .static-controls *")
                 facts["controls"], facts["dead"] = dead_controls(tab)
                 facts["external"] = list(external)
                 if page in ("chapters/03_equivariance", "chapters/04_edge_detection"):
@@ -438,6 +439,16 @@ def test_no_element_of_the_main_column_is_under_a_sidebar(layout, page, theme):
 @browser
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("page", PAGES)
+def test_the_static_controls_read_in_both_themes(layout, page, theme):
+    """Labels, values and notes of the controls against the ground the theme puts under an output
+    (light in dark mode too): at least 4.5:1, WCAG's level for body text."""
+    problems = layout(page, theme)["contrast"]
+    assert not problems, f"{page} ({theme}): low-contrast text of the controls:" + _listing(problems)
+
+
+@browser
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("page", PAGES)
 def test_every_control_changes_its_figure_offline(layout, page, theme):
     facts = layout(page, theme)
     assert not facts["dead"], f"{page} ({theme}): controls that change nothing:" + _listing(facts["dead"])
@@ -458,6 +469,7 @@ BAD_LAYOUT_PAGE = """<!doctype html><html><head><style>
   <div class="cell_output"><img alt="a figure with a title over a label" src="data:image/svg+xml;base64,{crowded}"></div>
   <p><mjx-container display="true"><mjx-math></mjx-math></mjx-container></p>
   <table class="wide"><tr><td>a table under the sidebar</td></tr></table>
+  <div class="static-controls" style="background: rgb(206, 214, 221)"><p style="color: rgb(156, 164, 175)">a faint note</p></div>
   <div class="cell_output"><input type="range" min="0" max="3" value="0"><img alt="a dead control's figure"
     src="data:image/svg+xml;base64,{readable}"></div>
   <div class="cell_output"><select><option>a</option><option>b</option></select><img id="live" alt="a live control's figure"
@@ -515,9 +527,11 @@ def test_the_layout_checks_can_fail(browser_context, tmp_path, theme):
             math, hidden = math_overflows(tab), covered(tab)
             names, dead = dead_controls(tab)
             overlaps = text_overlaps(tab)
+            faint = low_contrast(tab, ".static-controls, .static-controls *")
         finally:
             tab.close()
     assert [p.split(":")[0] for p in overlaps] == ["a figure with a title over a label"], overlaps
+    assert len(faint) == 1 and "a faint note" in faint[0], faint
     assert "a long label set over the tick" in overlaps[0]
     assert [p.split(":")[0] for p in text["problems"]] == [
         "a tiny-font figure", "a transparent figure", "a log axis with mathtext exponents"], text
