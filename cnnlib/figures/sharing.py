@@ -13,11 +13,14 @@ Shapes: ``image`` is ``(H, W)``, ``kernel`` ``(kh, kw)``; both small (a few
 pixels) for the sliding window, since every value is written into its cell.
 """
 
+import textwrap
+
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.patches import Rectangle
 
 from cnnlib.conv import conv2d
+from cnnlib.figures._style import COLUMN_WIDTH_IN
 from cnnlib.shapes import check_int, conv_output_size, pair
 from cnnlib.sharing import SOURCE002_IMAGE, SOURCE002_KERNEL
 
@@ -224,13 +227,13 @@ def image_panels(images, titles, cmap="cividis", vmin=None, vmax=None, colorbar_
             raise ValueError(f"every image must be 2-D (H, W), got shape {im.shape}")
     vmin = min(im.min() for im in images) if vmin is None else vmin
     vmax = max(im.max() for im in images) if vmax is None else vmax
-    fig, axes = plt.subplots(1, len(images), figsize=(2.9 * len(images) + 0.9, 3.2), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(1, len(images), figsize=(COLUMN_WIDTH_IN, 2.9), squeeze=False,
+                             layout="constrained", sharey=True)
     for ax, im, title in zip(axes[0], images, titles):
         shown = ax.imshow(im, cmap=cmap, vmin=vmin, vmax=vmax)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(textwrap.fill(title, 20, break_on_hyphens=False))   # under 2 in a panel: two lines, not over the next
         ax.set_xlabel("column")
-        ax.set_ylabel("row")
+    axes[0][0].set_ylabel("row")
     fig.colorbar(shown, ax=axes[0].tolist(), shrink=0.85, label=colorbar_label)
     return fig
 
