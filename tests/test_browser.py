@@ -280,7 +280,7 @@ def cmap_problems(text):
 
 def test_colour_maps_are_readable_in_greyscale_and_by_colour_blind_readers():
     sources = [ROOT / f"{page}.md" for page in PAGES if (ROOT / f"{page}.md").exists()]
-    sources += sorted((ROOT / "cnnlib").glob("*.py"))
+    sources += sorted((ROOT / "cnnlib").rglob("*.py"))      # the figures package too
     problems = [f"{p.relative_to(ROOT)}: {name}" for p in sources for name in cmap_problems(p.read_text())]
     assert not problems, (f"colour maps not in {sorted(READABLE_CMAPS)} (perceptually uniform, "
                           "readable in greyscale and by colour-blind readers):" + _listing(problems))

@@ -187,7 +187,7 @@ def plot_params_vs_activations(rows, bytes_per_value=4, ax=None):
     return ax
 
 
-def plot_one_by_one_as_matrix(weight, x, cmap="RdBu_r"):
+def plot_one_by_one_as_matrix(weight, x, cmap="cividis"):
     """A 1×1 convolution as one matrix product: ``weight`` ``(C_out, C_in)`` times the
     pixels of ``x`` ``(C_in, H, W)`` laid out as the columns of a ``(C_in, H·W)``
     matrix gives the ``(C_out, H·W)`` output, folded back to ``(C_out, H, W)``.
