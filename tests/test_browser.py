@@ -587,6 +587,7 @@ def phone_layout(browser_context, server):
             tab, external = open_page(browser_context, server, page, theme, width=PHONE_PX)
             try:
                 seen[page, theme] = {"text": figure_text(tab), "sideways": sideways(tab), "external": list(external)}
+                seen[page, theme]["dead"] = dead_controls(tab)[1]        # last: moving changes the page
                 if page in ("chapters/03_equivariance", "chapters/04_edge_detection"):
                     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                     tab.screenshot(path=str(SCREENSHOTS / f"{screenshot_name(page)}-{PHONE_PX}px-{theme}.png"),
@@ -600,12 +601,13 @@ def phone_layout(browser_context, server):
 
 @browser
 @pytest.mark.parametrize("page", PAGES)
-def test_on_a_phone_figure_text_keeps_the_floor_and_the_page_does_not_scroll_sideways(phone_layout, page):
+def test_on_a_phone_figure_text_keeps_the_floor_the_page_does_not_scroll_sideways_and_controls_work(phone_layout, page):
     facts = phone_layout(page)
     problems = [f"figure text under {FLOOR_PX} px: {p}" for p in facts["text"]["problems"]]
     if facts["sideways"]["over"] > 1:
         problems.append(f"the page scrolls sideways by {facts['sideways']['over']} px:"
                         + _listing(facts["sideways"]["elements"]))
+    problems += [f"a control that changes nothing: {d}" for d in facts["dead"]]
     assert not problems, f"{page} at {PHONE_PX} px:" + _listing(problems)
     assert not facts["external"]
 
@@ -614,7 +616,7 @@ def test_on_a_phone_figure_text_keeps_the_floor_and_the_page_does_not_scroll_sid
 @pytest.mark.parametrize("page", ["chapters/03_equivariance", "chapters/04_edge_detection"])
 def test_on_a_phone_in_dark_mode_the_frames_and_figures_read(phone_layout, page):
     facts = phone_layout(page, "dark")
-    assert not facts["text"]["problems"] and facts["sideways"]["over"] <= 1, facts
+    assert not facts["text"]["problems"] and facts["sideways"]["over"] <= 1 and not facts["dead"], facts
 
 
 PHONE_PAGE = """<!doctype html><html><head><meta name="viewport" content="width=device-width">

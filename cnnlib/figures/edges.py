@@ -294,8 +294,9 @@ def _kernel_text(kernel):
     return "; ".join(" ".join(f"{v:.4g}" for v in row) for row in np.asarray(kernel, dtype=float))
 
 
-def _draw_filtered(fig, image, kernel):
-    """The widget's picture on an empty figure: ``image`` and ``image`` filtered by ``kernel`` (text).
+def _draw_filtered(fig, image, kernel, with_input=True):
+    """The widget's picture on an empty figure: ``image`` and ``image`` filtered by ``kernel`` (text);
+    without ``with_input`` the filtered image alone.
 
     Filtering keeps the size (mirrored borders). A kernel that
     :func:`_parse_kernel` refuses is reported in the figure, not raised.
@@ -309,7 +310,8 @@ def _draw_filtered(fig, image, kernel):
         ax.text(0.5, 0.5, f"cannot use this kernel:\n{error}", ha="center", va="center", fontsize=11,
                 transform=ax.transAxes, wrap=True)
         return
-    _draw_images(fig, {"photograph": image, f"filtered by {_kernel_text(k)}": out})
+    filtered = {f"filtered by {_kernel_text(k)}": out}
+    _draw_images(fig, {"photograph": image, **filtered} if with_input else filtered)
 
 
 def filter_widget(image, kernels=None, start=None, panel_size=3.2):
@@ -318,8 +320,8 @@ def filter_widget(image, kernels=None, start=None, panel_size=3.2):
     The text box holds the kernel (rows separated by ``;``); choosing a preset
     writes it there, and editing it (then Enter) filters with your kernel.
     Each change redraws the picture (:func:`_draw_filtered`) once. In the
-    static book the presets switch pre-drawn frames and the text box is
-    left to Jupyter (see :class:`cnnlib.figures.live.LiveFigure`).
+    static book the presets switch pre-drawn frames of the filtered image alone
+    and the text box is left to Jupyter (see :class:`cnnlib.figures.live.LiveFigure`).
     ``start`` names the preset shown first (default: the vertical edge of
     fig. 9.6 if it is among ``kernels``, else the first one).
     """
@@ -347,8 +349,10 @@ def filter_widget(image, kernels=None, start=None, panel_size=3.2):
     def draw(fig, preset, kernel):
         _draw_filtered(fig, image, kernel)
 
-    def draw_preset(fig, preset):     # the static book: the presets only, each drawn with its own kernel
-        _draw_filtered(fig, image, _kernel_text(kernels[preset]))
+    def draw_preset(fig, preset):
+        # the static book: the presets only, each its filtered image alone (the photograph is the
+        # chapter's first figure), so that the panel the picker changes is never off a phone's screen
+        _draw_filtered(fig, image, _kernel_text(kernels[preset]), with_input=False)
 
     return LiveFigure(draw, {"preset": preset, "kernel": text}, constrain=constrain,
                       figsize=(panel_size * 2 * 1.15, panel_size), static={"preset": list(kernels)},
