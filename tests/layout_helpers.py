@@ -8,6 +8,17 @@ problems) so that the tests and their can-fail counterparts share it.
 
 from browser_helpers import BENIGN_CONSOLE_ERRORS, READY_JS
 
+# An SVG figure's source, whether the page inlines it (data: URL) or links it; both figure checks
+# below read figures through it.
+SVG_SOURCE_JS = r"""
+  const isSvg = (src) => /\.svg(\?|$)/i.test(src) || src.startsWith('data:image/svg+xml');
+  const svgText = async (src) => {
+    if (src.startsWith('data:image/svg+xml;base64,')) return atob(src.split(',')[1]);
+    if (src.startsWith('data:image/svg+xml')) return decodeURIComponent(src.split(',')[1]);
+    return await (await fetch(src)).text();
+  };
+"""
+
 # The smallest rendered size of a figure's text, in CSS px at 100 % zoom. The theme's body text
 # is 16 px and its small print in the article (code, captions, the sidebars' secondary text)
 # 13-14 px; the figure style (cnnlib.figures._style) draws text of at least 10 pt at natural
@@ -28,13 +39,9 @@ SCRIPT_RATIO = 0.7
 # the PNG's pHYs chunk, 100 dpi when absent) times displayed / natural width.
 FIGURE_TEXT_JS = r"""
 async ([minPt, floorPx, scriptRatio]) => {
+""" + SVG_SOURCE_JS + r"""
   const article = document.querySelector('article.bd-article') || document.body;
   const problems = [], measured = [];
-  const svgText = async (src) => {
-    if (src.startsWith('data:image/svg+xml;base64,')) return atob(src.split(',')[1]);
-    if (src.startsWith('data:image/svg+xml')) return decodeURIComponent(src.split(',')[1]);
-    return await (await fetch(src)).text();
-  };
   const pngDpi = async (src) => {
     const buffer = await (await fetch(src)).arrayBuffer();
     const view = new DataView(buffer);
@@ -53,7 +60,7 @@ async ([minPt, floorPx, scriptRatio]) => {
     if (!(shown > 0) || img.closest('.widget-subarea')) continue;   // hidden, or a live widget's picture
     const src = img.currentSrc || img.src;
     const label = (img.getAttribute('alt') || src).slice(0, 70);
-    if (/\.svg(\?|$)/i.test(src) || src.startsWith('data:image/svg+xml')) {
+    if (isSvg(src)) {
       const svg = new DOMParser().parseFromString(await svgText(src), 'image/svg+xml').documentElement;
       const viewBox = (svg.getAttribute('viewBox') || '').split(/[\s,]+/).map(Number);
       const units = viewBox.length === 4 ? viewBox[2] : parseFloat(svg.getAttribute('width'));
@@ -115,6 +122,7 @@ async ([minPt, floorPx, scriptRatio]) => {
 # lines set close do not count). Two boxes overlap when no axis separates them by less than 1 px.
 TEXT_OVERLAP_JS = r"""
 async () => {
+""" + SVG_SOURCE_JS + r"""
   const article = document.querySelector('article.bd-article') || document.body;
   const host = document.createElement('div');
   host.style.cssText = 'position: absolute; left: -20000px; top: 0; visibility: hidden';
@@ -139,10 +147,9 @@ async () => {
   const problems = [];
   for (const img of article.querySelectorAll('.cell_output img, figure img')) {
     const src = img.currentSrc || img.src;
-    if (!(/\.svg(\?|$)/i.test(src) || src.startsWith('data:image/svg+xml'))) continue;
+    if (!isSvg(src)) continue;
     const label = (img.getAttribute('alt') || src).slice(0, 50);
-    const text = src.startsWith('data:image/svg+xml;base64,') ? atob(src.split(',')[1])
-               : src.startsWith('data:') ? decodeURIComponent(src.split(',')[1]) : await (await fetch(src)).text();
+    const text = await svgText(src);
     host.innerHTML = text.replace(/^[\s\S]*?(?=<svg)/, '');
     const boxes = [...host.querySelectorAll('svg text')].filter(t => t.textContent.trim())
       .map(t => ({name: [...t.querySelectorAll('tspan')].map(x => x.textContent).join('') || t.textContent.trim(),

@@ -103,7 +103,7 @@ def _draw_shift(axes, image, kernel, shift, padding_mode="zeros"):
     axes[0].set_ylabel("row", labelpad=-12)
     bar = axes[-1].figure.colorbar(im, ax=axes[-1], fraction=0.046, pad=0.04)
     # each tick its own power of ten (a shared "1e−12" above the bar runs into the panel's title)
-    bar.formatter = FuncFormatter(lambda v, _: f"{v:.0e}".replace("e-", "e−").replace("e+00", "") if v and err_max < 1e-3 else f"{v:g}")
+    bar.formatter = FuncFormatter(lambda v, _: f"{v:.0e}".replace("-", "−") if v and err_max < 1e-3 else f"{v:g}")
     bar.update_ticks()
     return p
 
