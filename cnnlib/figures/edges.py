@@ -296,7 +296,7 @@ def _kernel_text(kernel):
 
 def _draw_filtered(fig, image, kernel, with_input=True):
     """The widget's picture on an empty figure: ``image`` and ``image`` filtered by ``kernel`` (text);
-    without ``with_input`` the filtered image alone.
+    without ``with_input`` the filtered image alone, titled with the kernel's numbers.
 
     Filtering keeps the size (mirrored borders). A kernel that
     :func:`_parse_kernel` refuses is reported in the figure, not raised.
@@ -310,8 +310,10 @@ def _draw_filtered(fig, image, kernel, with_input=True):
         ax.text(0.5, 0.5, f"cannot use this kernel:\n{error}", ha="center", va="center", fontsize=11,
                 transform=ax.transAxes, wrap=True)
         return
-    filtered = {f"filtered by {_kernel_text(k)}": out}
-    _draw_images(fig, {"photograph": image, **filtered} if with_input else filtered)
+    if with_input:   # beside the widget's text box, which shows the kernel: a long title would run
+        _draw_images(fig, {"photograph": image, "filtered by the kernel": out})     # over the next one
+    else:            # a frame of the static book, alone: its title names the kernel
+        _draw_images(fig, {textwrap.fill(f"filtered by {_kernel_text(k)}", 48): out})
 
 
 def filter_widget(image, kernels=None, start=None, panel_size=3.2):
